@@ -1,0 +1,187 @@
+//! The syntax tree of a `cell!` declaration, as written, with spans.
+
+use proc_macro2::Span;
+use std::fmt;
+use syn::Ident;
+
+/// One `cell Name { ... }` declaration.
+pub struct CellDecl {
+    /// Doc comment lines on the cell.
+    pub docs: Vec<String>,
+    /// `pub`, `pub(crate)` or nothing.
+    pub vis: syn::Visibility,
+    /// The cell's type name.
+    pub name: Ident,
+    /// Declarations and statements in source order.
+    pub items: Vec<Item>,
+}
+
+/// A declaration or a statement in the cell's body.
+pub enum Item {
+    /// `dims n_x, n_a;`
+    Dims(Vec<Ident>),
+    /// `input x: [n_x];`
+    Input(Vec<Binding>),
+    /// `state a: [n_a], c: [n_a];`
+    State(Vec<Binding>),
+    /// `param w: [n_a, n_x], b: [n_a];`
+    Param(Vec<Binding>),
+    /// `let z = expr;`, `a = expr;` or `output y = expr;`
+    Stmt(Stmt),
+}
+
+/// What a statement defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StmtKind {
+    /// `let name = ...;` a local value.
+    Let,
+    /// `name = ...;` the next value of a state.
+    Assign,
+    /// `output name = ...;` an output of the step.
+    Output,
+}
+
+/// A statement: `let`, assignment or `output`.
+pub struct Stmt {
+    /// Doc comment lines on the statement.
+    pub docs: Vec<String>,
+    /// What kind of statement.
+    pub kind: StmtKind,
+    /// The name defined or assigned.
+    pub name: Ident,
+    /// The right-hand side.
+    pub expr: Expr,
+}
+
+/// `name: [shape]` in a declaration.
+pub struct Binding {
+    /// The declared name.
+    pub name: Ident,
+    /// The declared shape.
+    pub shape: ShapeAst,
+}
+
+/// `[len]` or `[rows, cols]` as written.
+pub struct ShapeAst {
+    /// One entry per axis.
+    pub axes: Vec<AffineAst>,
+    /// The span of the brackets.
+    pub span: Span,
+}
+
+/// An affine length as written: terms `coeff * dim` or constants.
+pub struct AffineAst {
+    /// `(coefficient, dimension)`; no dimension means a constant.
+    pub terms: Vec<(i64, Option<Ident>)>,
+}
+
+/// A binary operator of the equations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// Element-wise `+`.
+    Add,
+    /// Element-wise `-`.
+    Sub,
+    /// Element-wise `*`.
+    Mul,
+    /// Element-wise `/`.
+    Div,
+    /// Matrix product `@`.
+    MatMul,
+}
+
+impl BinOp {
+    /// The operator as written.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::MatMul => "@",
+        }
+    }
+
+    /// Binding strength: `@` binds tighter than `*` and `/`, which bind tighter than `+` and `-`.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Add | BinOp::Sub => 1,
+            BinOp::Mul | BinOp::Div => 2,
+            BinOp::MatMul => 3,
+        }
+    }
+}
+
+/// An expression of the equations.
+pub enum Expr {
+    /// A declared name or a `let`.
+    Name(Ident),
+    /// A numeric literal.
+    Num(f64, Span),
+    /// `func(args)`.
+    Call(Ident, Vec<Expr>),
+    /// `-expr`.
+    Neg(Box<Expr>, Span),
+    /// `lhs op rhs`, with the span of the operator.
+    Binary(BinOp, Span, Box<Expr>, Box<Expr>),
+    /// `[a, b, ...]`, with the span of the brackets.
+    Stack(Vec<Expr>, Span),
+}
+
+impl Expr {
+    /// The span to underline for this expression: the smallest meaningful token.
+    pub fn span(&self) -> Span {
+        match self {
+            Expr::Name(id) => id.span(),
+            Expr::Call(id, _) => id.span(),
+            Expr::Num(_, span) | Expr::Neg(_, span) | Expr::Binary(_, span, _, _) => *span,
+            Expr::Stack(_, span) => *span,
+        }
+    }
+}
+
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Expr::Name(id) => write!(f, "{id}"),
+            Expr::Num(v, _) => write!(f, "{v}"),
+            Expr::Call(func, args) => {
+                write!(f, "{func}(")?;
+                write_list(f, args)?;
+                write!(f, ")")
+            }
+            Expr::Neg(e, _) => write!(f, "-{}", Paren(e, 3)),
+            Expr::Binary(op, _, l, r) => {
+                let p = op.precedence();
+                write!(f, "{} {} {}", Paren(l, p), op.symbol(), Paren(r, p + 1))
+            }
+            Expr::Stack(items, _) => {
+                write!(f, "[")?;
+                write_list(f, items)?;
+                write!(f, "]")
+            }
+        }
+    }
+}
+
+fn write_list(f: &mut fmt::Formatter<'_>, items: &[Expr]) -> fmt::Result {
+    for (k, item) in items.iter().enumerate() {
+        if k > 0 {
+            write!(f, ", ")?;
+        }
+        write!(f, "{item}")?;
+    }
+    Ok(())
+}
+
+/// Writes an operand, in parentheses when it binds more loosely than `min`.
+struct Paren<'a>(&'a Expr, u8);
+
+impl fmt::Display for Paren<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Expr::Binary(op, ..) if op.precedence() < self.1 => write!(f, "({})", self.0),
+            e => write!(f, "{e}"),
+        }
+    }
+}

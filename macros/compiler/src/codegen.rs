@@ -1,0 +1,833 @@
+//! Code generation: the cell type, its dims, params, state and output types,
+//! and its implementation of the runtime's `Cell` trait, from a [`Plan`].
+
+use crate::graph::{Bin, Graph, NodeId, Op};
+use crate::plan::{Component, Group, Loc, Pass, Plan};
+use crate::render;
+use crate::shape::{Affine, Shape};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+/// Generates the items of a checked, planned cell.
+pub fn generate(g: &Graph, p: &Plan) -> TokenStream {
+    let cx = Gen {
+        g,
+        p,
+        cf: quote!(::cellforge::__private),
+    };
+    let types = cx.types();
+    let inherent = cx.inherent();
+    let cell_impl = cx.cell_impl();
+    quote! {
+        #types
+        #inherent
+        #cell_impl
+    }
+}
+
+struct Gen<'a> {
+    g: &'a Graph,
+    p: &'a Plan,
+    cf: TokenStream,
+}
+
+fn ident(name: &str) -> Ident {
+    Ident::new(name, Span::call_site())
+}
+
+impl Gen<'_> {
+    fn name(&self, suffix: &str) -> Ident {
+        format_ident!("{}{}", self.g.name, suffix)
+    }
+
+    /// A length as a `usize` expression over `__d` (the cell's dims).
+    fn len(&self, a: &Affine) -> TokenStream {
+        let mut plus = Vec::new();
+        let mut minus = Vec::new();
+        for (&dim, &coeff) in &a.terms {
+            let d = &self.g.dims[dim];
+            let mag = coeff.unsigned_abs() as usize;
+            let term = if mag == 1 {
+                quote!(__d.#d)
+            } else {
+                quote!(#mag * __d.#d)
+            };
+            if coeff > 0 {
+                plus.push(term)
+            } else {
+                minus.push(term)
+            }
+        }
+        let c = a.constant.unsigned_abs() as usize;
+        if a.constant > 0 || plus.is_empty() {
+            plus.push(quote!(#c));
+        } else if a.constant < 0 {
+            minus.push(quote!(#c));
+        }
+        if plus.len() == 1 && minus.is_empty() {
+            let only = &plus[0];
+            return quote!(#only);
+        }
+        quote!((#(#plus)+* #(- #minus)*))
+    }
+
+    fn doc_attrs(lines: &[String]) -> TokenStream {
+        quote!(#(#[doc = #lines])*)
+    }
+
+    fn types(&self) -> TokenStream {
+        let cf = &self.cf;
+        let vis = &self.g.vis;
+        let name = &self.g.name;
+        let dims_ty = self.name("Dims");
+        let docs = Self::doc_attrs(&render::cell_docs(self.g));
+        let dim_fields = self.g.dims.iter().map(|d| {
+            let doc = format!("The dimension `{d}`.");
+            quote!(#[doc = #doc] pub #d: usize)
+        });
+        let dims_doc = format!("The dimensions of [`{name}`].");
+        let nblocks = self.p.blocks.len();
+        let params = self.params_types();
+        let tensors = [
+            self.tensors_type(
+                "State",
+                &self
+                    .g
+                    .states
+                    .iter()
+                    .map(|s| (s.name.clone(), s.shape.clone()))
+                    .collect::<Vec<_>>(),
+                "state",
+            ),
+            self.tensors_type(
+                "Output",
+                &self
+                    .g
+                    .outputs
+                    .iter()
+                    .map(|o| (o.name.clone(), self.g.nodes[o.node].shape.clone()))
+                    .collect::<Vec<_>>(),
+                "outputs",
+            ),
+        ];
+        quote! {
+            #docs
+            #[derive(Clone, Debug, PartialEq)]
+            #vis struct #name<T: #cf::Real = f64> {
+                dims: #dims_ty,
+                params: ::std::vec::Vec<T>,
+                offsets: [usize; #nblocks],
+            }
+
+            #[doc = #dims_doc]
+            #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+            #vis struct #dims_ty {
+                #(#dim_fields,)*
+            }
+
+            #params
+            #(#tensors)*
+        }
+    }
+
+    fn params_types(&self) -> TokenStream {
+        let cf = &self.cf;
+        let vis = &self.g.vis;
+        let name = &self.g.name;
+        let params_ty = self.name("Params");
+        let view_ty = self.name("ParamsView");
+        let dims = self.g.dim_names();
+        let fields = self.g.params.iter().map(|p| {
+            let doc = format!("`{}`: {}.", p.name, p.shape.display(&dims));
+            let n = &p.name;
+            match p.shape {
+                Shape::Matrix(..) => quote!(#[doc = #doc] pub #n: #cf::nalgebra::DMatrix<T>),
+                _ => quote!(#[doc = #doc] pub #n: #cf::nalgebra::DVector<T>),
+            }
+        });
+        let view_fields = self.g.params.iter().map(|p| {
+            let doc = format!("`{}`: {}.", p.name, p.shape.display(&dims));
+            let n = &p.name;
+            quote!(#[doc = #doc] pub #n: #cf::nalgebra::DMatrixView<'a, T, #cf::nalgebra::U1, #cf::nalgebra::Dyn>)
+        });
+        let params_doc = format!("The parameters of [`{name}`], by name, as owned matrices.");
+        let view_doc = format!("The parameters of [`{name}`], by name, as views into its storage.");
+        quote! {
+            #[doc = #params_doc]
+            #[derive(Clone, Debug, PartialEq)]
+            #vis struct #params_ty<T: #cf::Real = f64> {
+                #(#fields,)*
+            }
+
+            #[doc = #view_doc]
+            #[derive(Clone, Debug)]
+            #vis struct #view_ty<'a, T: #cf::Real = f64> {
+                #(#view_fields,)*
+            }
+        }
+    }
+
+    /// The state or output struct, or nothing when there are none.
+    fn tensors_type(&self, suffix: &str, parts: &[(Ident, Shape)], what: &str) -> TokenStream {
+        if parts.is_empty() {
+            return TokenStream::new();
+        }
+        let cf = &self.cf;
+        let vis = &self.g.vis;
+        let ty = self.name(suffix);
+        let dims = self.g.dim_names();
+        let names: Vec<&Ident> = parts.iter().map(|(n, _)| n).collect();
+        let strs: Vec<String> = names.iter().map(ToString::to_string).collect();
+        let fields = parts.iter().map(|(n, s)| {
+            let doc = format!(
+                "`{n}`: {} × m, one column per example.",
+                s.display(&dims).trim_matches(['[', ']'])
+            );
+            quote!(#[doc = #doc] pub #n: #cf::nalgebra::DMatrix<T>)
+        });
+        let doc = format!("The {what} of [`{}`].", self.g.name);
+        quote! {
+            #[doc = #doc]
+            #[derive(Clone, Debug, PartialEq)]
+            #vis struct #ty<T: #cf::Real = f64> {
+                #(#fields,)*
+            }
+
+            #[automatically_derived]
+            impl<T: #cf::Real> #cf::Tensors<T> for #ty<T> {
+                fn names() -> &'static [&'static str] {
+                    &[#(#strs),*]
+                }
+                fn parts(&self) -> ::std::vec::Vec<&#cf::nalgebra::DMatrix<T>> {
+                    ::std::vec![#(&self.#names),*]
+                }
+                fn from_parts(parts: ::std::vec::Vec<#cf::nalgebra::DMatrix<T>>) -> Self {
+                    let mut __it = parts.into_iter();
+                    Self { #(#names: __it.next().unwrap_or_else(|| #cf::nalgebra::DMatrix::zeros(0, 0)),)* }
+                }
+            }
+        }
+    }
+
+    /// The storage block of parameter `k`, as a `kernel::Block` expression.
+    fn param_block(&self, k: usize) -> TokenStream {
+        let cf = &self.cf;
+        let v = &self.p.views[k];
+        let b = v.block;
+        let block_rows = self.len(&self.p.blocks[b].rows);
+        let block_cols = self.len(&self.p.blocks[b].cols);
+        let row_off = self.len(&v.row_off);
+        let rows = self.len(&v.rows);
+        quote!(#cf::kernel::Block::dense(__offsets[#b], #block_rows, #block_cols).rows(#row_off, #rows))
+    }
+
+    fn inherent(&self) -> TokenStream {
+        let cf = &self.cf;
+        let name = &self.g.name;
+        let name_str = name.to_string();
+        let dims_ty = self.name("Dims");
+        let params_ty = self.name("Params");
+        let view_ty = self.name("ParamsView");
+        let nblocks = self.p.blocks.len();
+        let dim_names: Vec<&Ident> = self.g.dims.iter().collect();
+        let dim_strs: Vec<String> = dim_names.iter().map(ToString::to_string).collect();
+        let block_sizes = self.p.blocks.iter().map(|b| {
+            let (r, c) = (self.len(&b.rows), self.len(&b.cols));
+            quote!(#r * #c)
+        });
+        let dims = self.g.dim_names();
+        let mut set = Vec::new();
+        let mut get = Vec::new();
+        let mut views = Vec::new();
+        let mut init = Vec::new();
+        for (k, p) in self.g.params.iter().enumerate() {
+            let n = &p.name;
+            let nstr = n.to_string();
+            let decl = p.shape.display(&dims);
+            let block = self.param_block(k);
+            let (rows, cols) = match &p.shape {
+                Shape::Matrix(r, c) => (self.len(r), self.len(c)),
+                Shape::Vector(r) => (self.len(r), quote!(1usize)),
+                Shape::Scalar => (quote!(1usize), quote!(1usize)),
+            };
+            set.push(quote! {
+                #cf::check_param(#name_str, #nstr, #decl, (#rows, #cols), params.#n.shape())?;
+                {
+                    let __b = #block;
+                    let mut __v = #cf::kernel::view_mut(&mut cell.params, __b);
+                    __v.copy_from(&params.#n);
+                }
+            });
+            let owned = match p.shape {
+                Shape::Matrix(..) => quote!(#cf::kernel::view(&self.params, #block).into_owned()),
+                _ => quote!(#cf::kernel::view(&self.params, #block).column(0).into_owned()),
+            };
+            get.push(quote!(#n: #owned));
+            views.push(quote!(#n: #cf::kernel::view(&self.params, #block)));
+            if let Shape::Matrix(..) = p.shape {
+                init.push(quote! {{
+                    let __b = #block;
+                    let __limit = (6.0 / (__b.rows + __b.cols) as f64).sqrt();
+                    let mut __v = #cf::kernel::view_mut(&mut cell.params, __b);
+                    for __i in 0..__b.rows {
+                        for __j in 0..__b.cols {
+                            __v[(__i, __j)] = <T as #cf::Real>::from_f64(-__limit + 2.0 * __limit * rng.next_f64());
+                        }
+                    }
+                }});
+            }
+        }
+        quote! {
+            #[automatically_derived]
+            impl<T: #cf::Real> #name<T> {
+                /// A cell of these dimensions with every parameter zero.
+                ///
+                /// Fails when a dimension is zero.
+                pub fn zeros(dims: #dims_ty) -> ::std::result::Result<Self, #cf::Error> {
+                    let __d = &dims;
+                    #(
+                        if __d.#dim_names == 0 {
+                            return Err(#cf::Error::Dim { cell: #name_str, dim: #dim_strs, value: 0, reason: "must be at least 1" });
+                        }
+                    )*
+                    let __sizes: [usize; #nblocks] = [#(#block_sizes),*];
+                    let mut offsets = [0usize; #nblocks];
+                    let mut __total = 0usize;
+                    for (__o, __s) in offsets.iter_mut().zip(__sizes) {
+                        *__o = __total;
+                        __total += __s;
+                    }
+                    Ok(Self { dims, params: ::std::vec![T::zero(); __total], offsets })
+                }
+
+                /// A cell from explicit parameters; every shape is checked
+                /// against the dimensions.
+                pub fn new(dims: #dims_ty, params: &#params_ty<T>) -> ::std::result::Result<Self, #cf::Error> {
+                    let mut cell = Self::zeros(dims)?;
+                    let __d = &dims;
+                    let __offsets = cell.offsets;
+                    #(#set)*
+                    Ok(cell)
+                }
+
+                /// A cell with Glorot-uniform matrices (drawn in declaration
+                /// order, row by row, as numpy's `uniform` fills an array) and
+                /// zero vectors.
+                pub fn init(dims: #dims_ty, rng: &mut #cf::NumpyRng) -> ::std::result::Result<Self, #cf::Error> {
+                    let mut cell = Self::zeros(dims)?;
+                    let __d = &dims;
+                    let __offsets = cell.offsets;
+                    #(#init)*
+                    Ok(cell)
+                }
+
+                /// The cell's dimensions.
+                pub fn dims(&self) -> #dims_ty {
+                    self.dims
+                }
+
+                /// A copy of the parameters, by name.
+                pub fn params(&self) -> #params_ty<T> {
+                    let (__d, __offsets) = (&self.dims, self.offsets);
+                    #params_ty { #(#get,)* }
+                }
+
+                /// The parameters, by name, as views into the cell's storage.
+                pub fn param_views(&self) -> #view_ty<'_, T> {
+                    let (__d, __offsets) = (&self.dims, self.offsets);
+                    #view_ty { #(#views,)* }
+                }
+
+                /// All parameters in one slice, in storage order.
+                pub fn flat_params(&self) -> &[T] {
+                    &self.params
+                }
+
+                /// All parameters in one mutable slice, in storage order.
+                pub fn flat_params_mut(&mut self) -> &mut [T] {
+                    &mut self.params
+                }
+
+                /// The number of scalar parameters.
+                pub fn param_count(&self) -> usize {
+                    self.params.len()
+                }
+            }
+        }
+    }
+
+    fn cell_impl(&self) -> TokenStream {
+        let cf = &self.cf;
+        let name = &self.g.name;
+        let name_str = name.to_string();
+        let state_ty = if self.g.states.is_empty() {
+            quote!(#cf::Empty<T>)
+        } else {
+            let t = self.name("State");
+            quote!(#t<T>)
+        };
+        let output_ty = if self.g.outputs.is_empty() {
+            quote!(#cf::Empty<T>)
+        } else {
+            let t = self.name("Output");
+            quote!(#t<T>)
+        };
+        let dims = self.g.dim_names();
+        let dim_strs = &dims;
+        let input = self.g.input.name.to_string();
+        let states: Vec<String> = self.g.states.iter().map(|s| s.name.to_string()).collect();
+        let outputs: Vec<String> = self.g.outputs.iter().map(|o| o.name.to_string()).collect();
+        let params = self.g.params.iter().map(|p| {
+            let (n, s) = (p.name.to_string(), p.shape.display(&dims));
+            quote!((#n, #s))
+        });
+        let equations = render::equations(self.g);
+        let input_len = self.len(
+            self.g
+                .input
+                .shape
+                .vector_len()
+                .unwrap_or(&Affine::constant(0)),
+        );
+        let state_lens: Vec<TokenStream> = self
+            .g
+            .states
+            .iter()
+            .map(|s| self.len(s.shape.vector_len().unwrap_or(&Affine::constant(0))))
+            .collect();
+        let output_lens = self
+            .g
+            .outputs
+            .iter()
+            .map(|o| self.len(self.g.len_of(o.node).unwrap_or(&Affine::constant(0))));
+        let slot_lens = self.p.slots.iter().map(|s| self.len(&s.rows));
+        let describe = std::iter::once((input.clone(), self.g.input.shape.clone()))
+            .chain(
+                self.g
+                    .states
+                    .iter()
+                    .map(|s| (s.name.to_string(), s.shape.clone())),
+            )
+            .map(|(n, s)| {
+                let len = self.len(s.vector_len().unwrap_or(&Affine::constant(0)));
+                let text = s.display(&dims).trim_matches(['[', ']']).to_string();
+                quote!((#n, #len, #text))
+            });
+        let hoist = self.hoist_body();
+        let step = self.step_body();
+        quote! {
+            #[automatically_derived]
+            impl<T: #cf::Real> #cf::Cell<T> for #name<T> {
+                type State = #state_ty;
+                type Output = #output_ty;
+
+                const SPEC: #cf::CellSpec = #cf::CellSpec {
+                    name: #name_str,
+                    dims: &[#(#dim_strs),*],
+                    input: #input,
+                    states: &[#(#states),*],
+                    outputs: &[#(#outputs),*],
+                    params: &[#(#params),*],
+                    equations: #equations,
+                };
+
+                fn layout(&self) -> #cf::Layout {
+                    let __d = &self.dims;
+                    #cf::Layout {
+                        input: #input_len,
+                        states: ::std::vec![#(#state_lens),*],
+                        outputs: ::std::vec![#(#output_lens),*],
+                        slots: ::std::vec![#(#slot_lens),*],
+                    }
+                }
+
+                fn describe_rows(&self) -> ::std::vec::Vec<(&'static str, usize, &'static str)> {
+                    let __d = &self.dims;
+                    ::std::vec![#(#describe),*]
+                }
+
+                #[allow(unused_variables, clippy::identity_op, clippy::erasing_op)]
+                fn hoist(&self, trace: &mut #cf::Trace<T>) {
+                    #hoist
+                }
+
+                #[allow(unused_variables, unused_mut, clippy::identity_op, clippy::erasing_op, clippy::needless_range_loop)]
+                fn step_kernel(&self, trace: &mut #cf::Trace<T>, __t: usize) {
+                    #step
+                }
+            }
+        }
+    }
+
+    fn slot_var(k: usize) -> Ident {
+        format_ident!("__q{}", k)
+    }
+
+    /// Binds every slot buffer: `let [__q0, __q1] = __p.slots else { return };`
+    fn bind_slots(&self) -> TokenStream {
+        if self.p.slots.is_empty() {
+            return TokenStream::new();
+        }
+        let vars = (0..self.p.slots.len()).map(Self::slot_var);
+        quote!(let [#(#vars),*] = __p.slots else { return };)
+    }
+
+    fn hoist_body(&self) -> TokenStream {
+        let cf = &self.cf;
+        let mut gemms = Vec::new();
+        for gr in &self.p.groups {
+            let hoisted: Vec<&Component> = gr.components.iter().filter(|c| c.hoisted).collect();
+            if hoisted.is_empty() {
+                continue;
+            }
+            let q = Self::slot_var(gr.slot);
+            let rows = self.len(&gr.rows);
+            for (target_rows, a_block) in self.member_sets(gr) {
+                for (k, c) in hoisted.iter().enumerate() {
+                    let beta = if k == 0 {
+                        quote!(T::zero())
+                    } else {
+                        quote!(T::one())
+                    };
+                    let (col, len) = (self.len(&c.col_off), self.len(&c.len));
+                    gemms.push(quote! {
+                        #cf::kernel::gemm(
+                            #q.as_mut_slice(), #cf::kernel::Block::dense(0, #rows, __cols)#target_rows,
+                            &self.params, #a_block.columns(#col, #len),
+                            __p.input, #cf::kernel::Block::dense(0, #len, __cols),
+                            #beta,
+                        );
+                    });
+                }
+            }
+        }
+        if gemms.is_empty() {
+            return quote!();
+        }
+        let slots = self.bind_slots();
+        quote! {
+            let (__d, __offsets) = (&self.dims, self.offsets);
+            let __p = trace.parts();
+            let __cols = __p.m * __p.steps;
+            #slots
+            #(#gemms)*
+        }
+    }
+
+    /// The products of a group: the stacked block (one product), then each
+    /// parameter that is shared with another group. Each is `(row selection
+    /// of the slot, block of the parameters)`.
+    fn member_sets(&self, gr: &Group) -> Vec<(TokenStream, TokenStream)> {
+        let cf = &self.cf;
+        let mut sets = Vec::new();
+        if let Some(b) = gr.block {
+            let block_rows = self.len(&self.p.blocks[b].rows);
+            let block_cols = self.len(&self.p.blocks[b].cols);
+            let rows = self.len(&gr.stacked_rows);
+            sets.push((
+                quote!(.rows(0, #rows)),
+                quote!(#cf::kernel::Block::dense(__offsets[#b], #block_rows, #block_cols)),
+            ));
+        }
+        for m in gr.members.iter().filter(|m| !m.stacked) {
+            let (off, rows) = (self.len(&m.row_off), self.len(&m.rows));
+            sets.push((quote!(.rows(#off, #rows)), self.param_block(m.param)));
+        }
+        sets
+    }
+
+    fn step_body(&self) -> TokenStream {
+        let cf = &self.cf;
+        let input_len = self.len(
+            self.g
+                .input
+                .shape
+                .vector_len()
+                .unwrap_or(&Affine::constant(0)),
+        );
+        let mut binds = vec![quote! {
+            let (__d, __offsets) = (&self.dims, self.offsets);
+            let __p = trace.parts();
+            let __m = __p.m;
+            let __x = #cf::kernel::step_ref(__p.input, #input_len, __m, __t);
+        }];
+        if !self.g.states.is_empty() {
+            let vars = (0..self.g.states.len()).map(|k| format_ident!("__s{}", k));
+            binds.push(quote!(let [#(#vars),*] = __p.states else { return };));
+            for (k, s) in self.g.states.iter().enumerate() {
+                let (sv, prev, next) = (
+                    format_ident!("__s{}", k),
+                    format_ident!("__s{}_prev", k),
+                    format_ident!("__s{}_next", k),
+                );
+                let len = self.len(s.shape.vector_len().unwrap_or(&Affine::constant(0)));
+                binds.push(quote!(let (#prev, #next) = #cf::kernel::state_pair(#sv.as_mut_slice(), #len, __m, __t);));
+            }
+        }
+        if !self.g.outputs.is_empty() {
+            let vars = (0..self.g.outputs.len()).map(|k| format_ident!("__o{}", k));
+            binds.push(quote!(let [#(#vars),*] = __p.outputs else { return };));
+            for (k, o) in self.g.outputs.iter().enumerate() {
+                let v = format_ident!("__o{}", k);
+                let len = self.len(self.g.len_of(o.node).unwrap_or(&Affine::constant(0)));
+                binds.push(
+                    quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);),
+                );
+            }
+        }
+        binds.push(self.bind_slots());
+        for (k, s) in self.p.slots.iter().enumerate() {
+            let v = Self::slot_var(k);
+            let len = self.len(&s.rows);
+            binds.push(quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);));
+        }
+        let mut body = Vec::new();
+        for (level, phase) in self.p.phases.iter().enumerate() {
+            let comment = format!("level {level}");
+            let _ = comment;
+            for &k in &phase.groups {
+                body.push(self.step_gemms(&self.p.groups[k]));
+            }
+            for &s in &phase.softmaxes {
+                body.push(self.softmax(s));
+            }
+            for pass in &phase.passes {
+                body.push(self.pass(pass));
+            }
+        }
+        quote! {
+            #(#binds)*
+            #(#body)*
+        }
+    }
+
+    /// The slice and block that hold a node's value at this step.
+    fn read_block(&self, node: NodeId) -> (TokenStream, TokenStream, TokenStream) {
+        let cf = &self.cf;
+        let len = self.len(self.g.len_of(node).unwrap_or(&Affine::constant(0)));
+        let (slice, rows, off) = self.buffer(self.p.loc[node].as_ref(), node);
+        (
+            slice,
+            quote!(#cf::kernel::Block::dense(0, #rows, __m).rows(#off, #len)),
+            len,
+        )
+    }
+
+    /// `(slice expression, rows of the buffer, row offset)` of a location.
+    fn buffer(&self, loc: Option<&Loc>, node: NodeId) -> (TokenStream, TokenStream, TokenStream) {
+        let zero = quote!(0usize);
+        let len_of = |k: &Affine| self.len(k);
+        match loc {
+            Some(Loc::Input) => (
+                quote!(__x),
+                self.len(
+                    self.g
+                        .input
+                        .shape
+                        .vector_len()
+                        .unwrap_or(&Affine::constant(0)),
+                ),
+                zero,
+            ),
+            Some(Loc::StatePrev(k)) => {
+                let v = format_ident!("__s{}_prev", k);
+                (
+                    quote!(#v),
+                    len_of(
+                        self.g.states[*k]
+                            .shape
+                            .vector_len()
+                            .unwrap_or(&Affine::constant(0)),
+                    ),
+                    zero,
+                )
+            }
+            Some(Loc::StateNext(k)) => {
+                let v = format_ident!("__s{}_next", k);
+                (
+                    quote!(#v),
+                    len_of(
+                        self.g.states[*k]
+                            .shape
+                            .vector_len()
+                            .unwrap_or(&Affine::constant(0)),
+                    ),
+                    zero,
+                )
+            }
+            Some(Loc::Output(k)) => {
+                let v = format_ident!("__o{}", k);
+                (
+                    quote!(#v),
+                    len_of(
+                        self.g
+                            .len_of(self.g.outputs[*k].node)
+                            .unwrap_or(&Affine::constant(0)),
+                    ),
+                    zero,
+                )
+            }
+            Some(Loc::Slot(k, off)) => {
+                let v = Self::slot_var(*k);
+                (quote!(#v), len_of(&self.p.slots[*k].rows), len_of(off))
+            }
+            None => {
+                let v = format_ident!("__missing{}", node);
+                (quote!(#v), zero.clone(), zero)
+            }
+        }
+    }
+
+    fn step_gemms(&self, gr: &Group) -> TokenStream {
+        let cf = &self.cf;
+        let any_hoisted = gr.components.iter().any(|c| c.hoisted);
+        let q = Self::slot_var(gr.slot);
+        let rows = self.len(&gr.rows);
+        let mut out = Vec::new();
+        for (target_rows, a_block) in self.member_sets(gr) {
+            for (k, c) in gr.components.iter().filter(|c| !c.hoisted).enumerate() {
+                let beta = if k == 0 && !any_hoisted {
+                    quote!(T::zero())
+                } else {
+                    quote!(T::one())
+                };
+                let col = self.len(&c.col_off);
+                let (slice, block, len) = self.read_block(c.node);
+                out.push(quote! {
+                    #cf::kernel::gemm(
+                        &mut *#q, #cf::kernel::Block::dense(0, #rows, __m)#target_rows,
+                        &self.params, #a_block.columns(#col, #len),
+                        &*#slice, #block,
+                        #beta,
+                    );
+                });
+            }
+        }
+        quote!(#(#out)*)
+    }
+
+    fn softmax(&self, node: NodeId) -> TokenStream {
+        let cf = &self.cf;
+        let Op::Softmax(arg) = self.g.nodes[node].op else {
+            return quote!();
+        };
+        let len = self.len(self.g.len_of(node).unwrap_or(&Affine::constant(0)));
+        let (src, src_rows, src_off) = self.buffer(self.p.loc[arg].as_ref(), arg);
+        let (dst, dst_rows, dst_off) = self.buffer(self.p.loc[node].as_ref(), node);
+        quote! {
+            {
+                let __n = #len;
+                let (__rs, __os, __rd, __od) = (#src_rows, #src_off, #dst_rows, #dst_off);
+                for __j in 0..__m {
+                    #cf::kernel::softmax(
+                        &#src[__j * __rs + __os..__j * __rs + __os + __n],
+                        &mut #dst[__j * __rd + __od..__j * __rd + __od + __n],
+                    );
+                }
+            }
+        }
+    }
+
+    fn value_var(&self, node: NodeId) -> Ident {
+        format_ident!("__v{}", node)
+    }
+
+    /// The value of `node` inside a pass at `level`, for element `(__i, __j)`.
+    fn read(&self, node: NodeId, level: usize, prelude: &mut Vec<TokenStream>) -> TokenStream {
+        let cf = &self.cf;
+        let n = &self.g.nodes[node];
+        match &n.op {
+            Op::Const(bits) => {
+                let v = f64::from_bits(*bits);
+                let var = format_ident!("__k{}", node);
+                prelude.push(quote!(let #var = <T as #cf::Real>::from_f64(#v);));
+                quote!(#var)
+            }
+            Op::Param(k) => {
+                let var = format_ident!("__p{}", k);
+                let block = self.param_block(*k);
+                prelude
+                    .push(quote!(let #var = &self.params[#block.off..#block.off + #block.rows];));
+                quote!(#var[__i])
+            }
+            Op::Binary(..) | Op::Neg(_) | Op::Func(..) if self.p.level[node] == level => {
+                let v = self.value_var(node);
+                quote!(#v)
+            }
+            _ => {
+                let (slice, rows, off) = self.buffer(self.p.loc[node].as_ref(), node);
+                let (r, o) = (format_ident!("__r{}", node), format_ident!("__f{}", node));
+                prelude.push(quote!(let (#r, #o) = (#rows, #off);));
+                quote!(#slice[__j * #r + #o + __i])
+            }
+        }
+    }
+
+    fn pass(&self, pass: &Pass) -> TokenStream {
+        let cf = &self.cf;
+        let level = pass
+            .nodes
+            .first()
+            .or(pass.stores.first().map(|(n, _)| n))
+            .map_or(0, |n| self.p.level[*n]);
+        let mut prelude = Vec::new();
+        let mut lets = Vec::new();
+        for &node in &pass.nodes {
+            let v = self.value_var(node);
+            let expr = match &self.g.nodes[node].op {
+                Op::Binary(op, a, b) => {
+                    let (a, b) = (
+                        self.read(*a, level, &mut prelude),
+                        self.read(*b, level, &mut prelude),
+                    );
+                    match op {
+                        Bin::Add => quote!(#a + #b),
+                        Bin::Sub => quote!(#a - #b),
+                        Bin::Mul => quote!(#a * #b),
+                        Bin::Div => quote!(#a / #b),
+                    }
+                }
+                Op::Neg(a) => {
+                    let a = self.read(*a, level, &mut prelude);
+                    quote!(-#a)
+                }
+                Op::Func(f, a) => {
+                    let a = self.read(*a, level, &mut prelude);
+                    let f = ident(f.name());
+                    quote!(#cf::kernel::#f(#a))
+                }
+                _ => continue,
+            };
+            lets.push(quote!(let #v: T = #expr;));
+        }
+        let stores: Vec<TokenStream> = pass
+            .stores
+            .iter()
+            .map(|(node, loc)| {
+                let value = self.read(*node, level, &mut prelude);
+                let (dst, rows, off) = self.buffer(Some(loc), *node);
+                quote!(#dst[__j * #rows + #off + __i] = #value;)
+            })
+            .collect();
+        dedup(&mut prelude);
+        let len = self.len(&pass.len);
+        quote! {
+            {
+                let __n = #len;
+                #(#prelude)*
+                for __j in 0..__m {
+                    for __i in 0..__n {
+                        #(#lets)*
+                        #(#stores)*
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Removes repeated prelude bindings, keeping the first of each.
+fn dedup(items: &mut Vec<TokenStream>) {
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|t| seen.insert(t.to_string()));
+}

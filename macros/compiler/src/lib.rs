@@ -1,0 +1,64 @@
+//! The compiler behind cellforge's `cell!` macro.
+//!
+//! A declaration goes through one phase per module:
+//! [`parse`] (tokens → syntax tree) → [`lower`] (names, shapes and the rules
+//! of a cell → [`graph::Graph`]) → [`plan`] (fusion: stacked products,
+//! hoisting, passes) → [`codegen`] (Rust code). [`expand`] runs them all and
+//! turns every error into a spanned `compile_error!`.
+#![warn(missing_docs)]
+
+pub mod ast;
+pub mod codegen;
+pub mod ctxt;
+pub mod graph;
+pub mod lower;
+pub mod parse;
+pub mod plan;
+pub mod render;
+pub mod shape;
+
+use ctxt::{Ctxt, Errors};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// A declaration that passed every check, with the plan of its step.
+pub struct Compiled {
+    /// The checked graph.
+    pub graph: graph::Graph,
+    /// How a step is computed.
+    pub plan: plan::Plan,
+}
+
+/// Parses, checks and plans a declaration, reporting all mistakes at once.
+pub fn compile(input: TokenStream) -> Result<Compiled, (Errors, Option<syn::Ident>)> {
+    let mut cx = Ctxt::default();
+    let decl = parse::parse_cell(input, &mut cx);
+    let name = decl.as_ref().map(|d| d.name.clone());
+    let graph = decl.and_then(|d| lower::lower(d, &mut cx));
+    match (cx.finish(()), graph) {
+        (Ok(()), Some(graph)) => {
+            let plan = plan::plan(&graph);
+            Ok(Compiled { graph, plan })
+        }
+        (Err(errors), _) => Err((errors, name)),
+        (Ok(()), None) => Err((Errors(Vec::new()), name)),
+    }
+}
+
+/// The whole macro: the generated items, or the errors as `compile_error!`
+/// plus a stub of the cell type so that uses of it do not cascade.
+pub fn expand(input: TokenStream) -> TokenStream {
+    match compile(input) {
+        Ok(c) => codegen::generate(&c.graph, &c.plan),
+        Err((errors, name)) => {
+            let errors = errors.to_compile_errors();
+            let stub = name.map(|n| {
+                quote! {
+                    #[allow(dead_code)]
+                    struct #n<T = f64>(::core::marker::PhantomData<T>);
+                }
+            });
+            quote!(#errors #stub)
+        }
+    }
+}

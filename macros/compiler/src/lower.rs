@@ -1,0 +1,719 @@
+//! Lowering: resolves names, checks shapes and the rules of a cell, and builds
+//! the [`Graph`]. Every mistake is recorded; lowering goes on past it so that
+//! all mistakes of a declaration are reported in one compile.
+
+use crate::ast::{AffineAst, BinOp, Binding, CellDecl, Expr, Item, ShapeAst, Stmt, StmtKind};
+use crate::ctxt::Ctxt;
+use crate::graph::{Bin, Decl, Equation, Func, Graph, Node, NodeId, Op, Output};
+use crate::shape::{Affine, Shape};
+use proc_macro2::Span;
+use std::collections::HashMap;
+use syn::Ident;
+
+/// What a name in the equations refers to.
+#[derive(Clone, Copy)]
+enum Name {
+    Dim,
+    Input,
+    State(usize),
+    Param(usize),
+    /// A `let` or an output: the node holding its value.
+    Value(NodeId),
+}
+
+struct Lowerer<'c> {
+    cx: &'c mut Ctxt,
+    dims: Vec<Ident>,
+    dim_names: Vec<String>,
+    input: Option<Decl>,
+    states: Vec<Decl>,
+    params: Vec<Decl>,
+    nodes: Vec<Node>,
+    interned: HashMap<Op, NodeId>,
+    names: HashMap<String, Name>,
+    /// For each state: the node of its current value, and where it was assigned.
+    state_now: Vec<(NodeId, Option<Span>)>,
+    param_used: Vec<bool>,
+    outputs: Vec<Output>,
+    equations: Vec<Equation>,
+}
+
+/// Lowers a parsed declaration. Errors are recorded in `cx`; the graph is
+/// returned only when there were none.
+pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
+    let mut lw = Lowerer {
+        cx,
+        dims: Vec::new(),
+        dim_names: Vec::new(),
+        input: None,
+        states: Vec::new(),
+        params: Vec::new(),
+        nodes: Vec::new(),
+        interned: HashMap::new(),
+        names: HashMap::new(),
+        state_now: Vec::new(),
+        param_used: Vec::new(),
+        outputs: Vec::new(),
+        equations: Vec::new(),
+    };
+    lw.declare_dims(&decl.items);
+    lw.declare_values(&decl.items);
+    let input = lw.require_input(&decl.name);
+    for item in &decl.items {
+        if let Item::Stmt(stmt) = item {
+            lw.statement(stmt);
+        }
+    }
+    lw.check_all_assigned_and_used();
+    if lw.cx.has_errors() {
+        return None;
+    }
+    let next_states = lw.state_now.iter().map(|(n, _)| *n).collect();
+    Some(Graph {
+        name: decl.name,
+        vis: decl.vis,
+        docs: decl.docs,
+        dims: lw.dims,
+        input: input?,
+        states: lw.states,
+        params: lw.params,
+        nodes: lw.nodes,
+        next_states,
+        outputs: lw.outputs,
+        equations: lw.equations,
+    })
+}
+
+impl Lowerer<'_> {
+    fn declare_dims(&mut self, items: &[Item]) {
+        for item in items {
+            if let Item::Dims(names) = item {
+                for name in names {
+                    if self.define(name, Name::Dim) {
+                        self.dims.push(name.clone());
+                        self.dim_names.push(name.to_string());
+                    }
+                }
+            }
+        }
+    }
+
+    /// Declares the input, states and params (names are global to the cell).
+    fn declare_values(&mut self, items: &[Item]) {
+        for item in items {
+            match item {
+                Item::Input(bindings) => {
+                    for b in bindings {
+                        self.declare_input(b);
+                    }
+                }
+                Item::State(bindings) => {
+                    for b in bindings {
+                        self.declare_state(b);
+                    }
+                }
+                Item::Param(bindings) => {
+                    for b in bindings {
+                        self.declare_param(b);
+                    }
+                }
+                Item::Dims(_) | Item::Stmt(_) => {}
+            }
+        }
+    }
+
+    fn declare_input(&mut self, b: &Binding) {
+        let Some(shape) = self.vector_shape(b, "the input") else {
+            return;
+        };
+        if let Some(first) = &self.input {
+            let msg = format!(
+                "a cell has one input; `{}` is declared already, so `{}` cannot be another",
+                first.name, b.name
+            );
+            self.cx.error(b.name.span(), msg);
+            return;
+        }
+        if self.define(&b.name, Name::Input) {
+            self.input = Some(Decl {
+                name: b.name.clone(),
+                shape,
+            });
+        }
+    }
+
+    fn declare_state(&mut self, b: &Binding) {
+        let Some(shape) = self.vector_shape(b, "a state") else {
+            return;
+        };
+        let index = self.states.len();
+        if self.define(&b.name, Name::State(index)) {
+            let node = self.intern(
+                Op::State(index),
+                shape.clone(),
+                b.name.span(),
+                b.name.to_string(),
+            );
+            self.states.push(Decl {
+                name: b.name.clone(),
+                shape,
+            });
+            self.state_now.push((node, None));
+        }
+    }
+
+    fn declare_param(&mut self, b: &Binding) {
+        let Some(shape) = self.shape(&b.shape) else {
+            return;
+        };
+        let index = self.params.len();
+        if self.define(&b.name, Name::Param(index)) {
+            self.params.push(Decl {
+                name: b.name.clone(),
+                shape,
+            });
+            self.param_used.push(false);
+        }
+    }
+
+    fn require_input(&mut self, cell: &Ident) -> Option<Decl> {
+        if self.input.is_none() {
+            let msg = format!("cell `{cell}` has no input: declare one, e.g. `input x: [n_x];`");
+            self.cx.error(cell.span(), msg);
+        }
+        self.input.clone()
+    }
+
+    /// Binds a declared name; reports a second declaration of the same name.
+    fn define(&mut self, name: &Ident, what: Name) -> bool {
+        if self.names.contains_key(&name.to_string()) {
+            self.cx
+                .error(name.span(), format!("`{name}` is declared twice"));
+            return false;
+        }
+        self.names.insert(name.to_string(), what);
+        true
+    }
+
+    fn vector_shape(&mut self, b: &Binding, what: &str) -> Option<Shape> {
+        let shape = self.shape(&b.shape)?;
+        if let Shape::Matrix(..) = shape {
+            let msg = format!(
+                "`{}` is {what} and must be a vector `[len]`, found the matrix shape {}",
+                b.name,
+                shape.display(&self.dim_names)
+            );
+            self.cx.error(b.shape.span, msg);
+            return None;
+        }
+        Some(shape)
+    }
+
+    fn shape(&mut self, ast: &ShapeAst) -> Option<Shape> {
+        let axes: Vec<Option<Affine>> = ast.axes.iter().map(|a| self.affine(a)).collect();
+        match axes.as_slice() {
+            [Some(n)] => Some(Shape::Vector(n.clone())),
+            [Some(r), Some(c)] => Some(Shape::Matrix(r.clone(), c.clone())),
+            _ => None,
+        }
+    }
+
+    fn affine(&mut self, ast: &AffineAst) -> Option<Affine> {
+        let mut total = Affine::constant(0);
+        let mut ok = true;
+        for (coeff, dim) in &ast.terms {
+            let term = match dim {
+                None => Affine::constant(*coeff),
+                Some(d) => match self.dims.iter().position(|x| x == d) {
+                    Some(index) => Affine::dim(index).scale(*coeff),
+                    None => {
+                        let msg = format!(
+                            "unknown dimension `{d}`; the declared dimensions are {}",
+                            list_names(&self.dim_names)
+                        );
+                        self.cx.error(d.span(), msg);
+                        ok = false;
+                        continue;
+                    }
+                },
+            };
+            total = total.add(&term);
+        }
+        ok.then_some(total)
+    }
+
+    fn statement(&mut self, stmt: &Stmt) {
+        // A `let` may name a stack (`let z = [a, x];`); its uses are checked.
+        let value = match stmt.kind {
+            StmtKind::Let => self.expr_any(&stmt.expr),
+            _ => self.expr(&stmt.expr),
+        };
+        let name = stmt.name.to_string();
+        self.equations.push(Equation {
+            kind: stmt.kind,
+            name: name.clone(),
+            text: stmt.expr.to_string(),
+            docs: stmt.docs.clone(),
+        });
+        match stmt.kind {
+            StmtKind::Let => self.bind_let(&stmt.name, value),
+            StmtKind::Assign => self.assign(&stmt.name, value),
+            StmtKind::Output => self.output(&stmt.name, value),
+        }
+    }
+
+    fn bind_let(&mut self, name: &Ident, value: Option<NodeId>) {
+        match self.names.get(&name.to_string()) {
+            None | Some(Name::Value(_)) => {}
+            Some(other) => {
+                let msg = format!(
+                    "cannot define `{name}` with `let`: it is {}",
+                    describe(*other)
+                );
+                self.cx.error(name.span(), msg);
+                return;
+            }
+        }
+        if let Some(v) = value {
+            self.names.insert(name.to_string(), Name::Value(v));
+        } else {
+            // Keep the name known so later uses do not report it as unknown.
+            self.names.remove(&name.to_string());
+            self.names.insert(name.to_string(), Name::Value(usize::MAX));
+        }
+    }
+
+    fn assign(&mut self, name: &Ident, value: Option<NodeId>) {
+        let index = match self.names.get(&name.to_string()) {
+            Some(Name::State(i)) => *i,
+            Some(other) => {
+                let msg = format!(
+                    "cannot assign to `{name}`: it is {}; only states are assigned (use `let` for a new value)",
+                    describe(*other)
+                );
+                self.cx.error(name.span(), msg);
+                return;
+            }
+            None => {
+                let msg = format!("cannot assign to `{name}`: no state of that name is declared");
+                self.cx.error(name.span(), msg);
+                return;
+            }
+        };
+        if let Some(first) = self.state_now[index].1 {
+            let msg = format!(
+                "state `{name}` is assigned a second time; a state gets its next value exactly once"
+            );
+            self.cx.error(name.span(), msg);
+            self.cx
+                .error(first, format!("the first assignment of `{name}` is here"));
+            return;
+        }
+        self.state_now[index].1 = Some(name.span());
+        let Some(v) = value.filter(|v| *v != usize::MAX) else {
+            return;
+        };
+        let declared = self.states[index].shape.clone();
+        if self.nodes[v].shape != declared {
+            let msg = format!(
+                "cannot assign `{}` ({}) to state `{name}` ({})",
+                self.nodes[v].text,
+                self.nodes[v].shape.display(&self.dim_names),
+                declared.display(&self.dim_names)
+            );
+            self.cx.error(self.nodes[v].span, msg);
+            return;
+        }
+        self.state_now[index].0 = v;
+    }
+
+    fn output(&mut self, name: &Ident, value: Option<NodeId>) {
+        if self.names.contains_key(&name.to_string()) {
+            let what = describe(self.names[&name.to_string()]);
+            self.cx.error(
+                name.span(),
+                format!("cannot name an output `{name}`: it is {what}"),
+            );
+            return;
+        }
+        let Some(v) = value.filter(|v| *v != usize::MAX) else {
+            self.names.insert(name.to_string(), Name::Value(usize::MAX));
+            return;
+        };
+        if let Shape::Scalar = self.nodes[v].shape {
+            let msg = format!(
+                "output `{name}` must be a vector, found the number `{}`",
+                self.nodes[v].text
+            );
+            self.cx.error(self.nodes[v].span, msg);
+        }
+        self.names.insert(name.to_string(), Name::Value(v));
+        self.outputs.push(Output {
+            name: name.clone(),
+            node: v,
+        });
+    }
+
+    fn check_all_assigned_and_used(&mut self) {
+        for (k, (_, assigned)) in self.state_now.iter().enumerate() {
+            if assigned.is_none() {
+                let name = &self.states[k].name;
+                let msg = format!(
+                    "state `{name}` is never assigned; give it its next value with `{name} = ...;`"
+                );
+                self.cx.error(name.span(), msg);
+            }
+        }
+        for (k, used) in self.param_used.iter().enumerate() {
+            if !used {
+                let name = &self.params[k].name;
+                self.cx.error(
+                    name.span(),
+                    format!("parameter `{name}` is declared but never used"),
+                );
+            }
+        }
+    }
+
+    /// Lowers an expression in value position (anything but the right of `@`).
+    fn expr(&mut self, e: &Expr) -> Option<NodeId> {
+        let node = self.expr_any(e)?;
+        if let Op::Stack(_) = self.nodes[node].op {
+            let msg = format!(
+                "the stack `{}` can only be the right operand of `@`",
+                self.nodes[node].text
+            );
+            self.cx.error(e.span(), msg);
+            return None;
+        }
+        Some(node)
+    }
+
+    /// Lowers an expression that may be a stack.
+    fn expr_any(&mut self, e: &Expr) -> Option<NodeId> {
+        match e {
+            Expr::Name(id) => self.name(id),
+            Expr::Num(v, span) => Some(self.constant(*v, *span)),
+            Expr::Neg(inner, span) => {
+                let x = self.expr(inner)?;
+                Some(self.unary(Op::Neg(x), x, *span, e.to_string(), |v| -v))
+            }
+            Expr::Call(func, args) => self.call(func, args, e),
+            Expr::Binary(BinOp::MatMul, span, l, r) => self.matmul(l, r, *span, e),
+            Expr::Binary(op, span, l, r) => self.binary(*op, l, r, *span, e),
+            Expr::Stack(items, span) => self.stack(items, *span, e),
+        }
+    }
+
+    fn name(&mut self, id: &Ident) -> Option<NodeId> {
+        let Some(what) = self.names.get(&id.to_string()).copied() else {
+            let msg = format!(
+                "cannot find `{id}`: it is not a declared input, state, parameter or `let`"
+            );
+            self.cx.error(id.span(), msg);
+            return None;
+        };
+        match what {
+            Name::Dim => {
+                let msg = format!("`{id}` is a dimension; it can only appear in shapes");
+                self.cx.error(id.span(), msg);
+                None
+            }
+            Name::Input => {
+                let shape = self.input.as_ref()?.shape.clone();
+                Some(self.intern(Op::Input, shape, id.span(), id.to_string()))
+            }
+            Name::State(k) => Some(self.state_now[k].0),
+            Name::Value(v) => (v != usize::MAX).then_some(v),
+            Name::Param(k) => self.vector_param(k, id),
+        }
+    }
+
+    fn vector_param(&mut self, k: usize, id: &Ident) -> Option<NodeId> {
+        self.param_used[k] = true;
+        let shape = self.params[k].shape.clone();
+        if let Shape::Matrix(..) = shape {
+            let msg = format!(
+                "`{id}` is a matrix ({}); a matrix parameter can only be the left operand of `@`",
+                shape.display(&self.dim_names)
+            );
+            self.cx.error(id.span(), msg);
+            return None;
+        }
+        Some(self.intern(Op::Param(k), shape, id.span(), id.to_string()))
+    }
+
+    fn constant(&mut self, v: f64, span: Span) -> NodeId {
+        self.intern(
+            Op::Const(v.to_bits()),
+            Shape::Scalar,
+            span,
+            format_number(v),
+        )
+    }
+
+    /// An element-wise unary op; folded when its operand is a constant.
+    fn unary(
+        &mut self,
+        op: Op,
+        x: NodeId,
+        span: Span,
+        text: String,
+        f: impl Fn(f64) -> f64,
+    ) -> NodeId {
+        if let Some(c) = self.nodes[x].op.constant() {
+            return self.constant(f(c), span);
+        }
+        let shape = self.nodes[x].shape.clone();
+        self.intern(op, shape, span, text)
+    }
+
+    fn call(&mut self, func: &Ident, args: &[Expr], e: &Expr) -> Option<NodeId> {
+        let name = func.to_string();
+        let known = Func::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f);
+        if known.is_none() && name != "softmax" {
+            let mut all: Vec<&str> = Func::ALL.iter().map(|(n, _)| *n).collect();
+            all.push("softmax");
+            let msg = format!(
+                "unknown function `{name}`; the functions are {}",
+                quote_list(&all)
+            );
+            self.cx.error(func.span(), msg);
+            for a in args {
+                self.expr(a);
+            }
+            return None;
+        }
+        let [arg] = args else {
+            let msg = format!("`{name}` takes one argument, found {}", args.len());
+            self.cx.error(func.span(), msg);
+            return None;
+        };
+        let x = self.expr(arg)?;
+        match known {
+            Some(f) => {
+                Some(self.unary(Op::Func(f, x), x, func.span(), e.to_string(), |v| f.eval(v)))
+            }
+            None => self.softmax(x, func, e),
+        }
+    }
+
+    fn softmax(&mut self, x: NodeId, func: &Ident, e: &Expr) -> Option<NodeId> {
+        let shape = self.nodes[x].shape.clone();
+        if shape == Shape::Scalar {
+            let msg = format!(
+                "`softmax` needs a vector, found the number `{}`",
+                self.nodes[x].text
+            );
+            self.cx.error(func.span(), msg);
+            return None;
+        }
+        Some(self.intern(Op::Softmax(x), shape, func.span(), e.to_string()))
+    }
+
+    fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span, e: &Expr) -> Option<NodeId> {
+        let a = self.expr(l);
+        let b = self.expr(r);
+        let (a, b) = (a?, b?);
+        let bin = match op {
+            BinOp::Add => Bin::Add,
+            BinOp::Sub => Bin::Sub,
+            BinOp::Mul => Bin::Mul,
+            _ => Bin::Div,
+        };
+        if let (Some(x), Some(y)) = (self.nodes[a].op.constant(), self.nodes[b].op.constant()) {
+            return Some(self.constant(bin.eval(x, y), span));
+        }
+        let shape = match (&self.nodes[a].shape, &self.nodes[b].shape) {
+            (Shape::Scalar, s) | (s, Shape::Scalar) => s.clone(),
+            (sa, sb) if sa == sb => sa.clone(),
+            (sa, sb) => {
+                let msg = format!(
+                    "cannot {} `{}` ({}) and `{}` ({}): the lengths differ",
+                    verb(bin),
+                    self.nodes[a].text,
+                    sa.display(&self.dim_names),
+                    self.nodes[b].text,
+                    sb.display(&self.dim_names)
+                );
+                self.cx.error(span, msg);
+                return None;
+            }
+        };
+        Some(self.intern(Op::Binary(bin, a, b), shape, span, e.to_string()))
+    }
+
+    fn matmul(&mut self, l: &Expr, r: &Expr, span: Span, e: &Expr) -> Option<NodeId> {
+        let weight = self.matrix_operand(l);
+        let x = self.expr_any(r);
+        let ((k, rows, cols), x) = (weight?, x?);
+        let Shape::Vector(len) = self.nodes[x].shape.clone() else {
+            let msg = format!(
+                "the right operand of `@` must be a vector, found the number `{}`",
+                self.nodes[x].text
+            );
+            self.cx.error(r.span(), msg);
+            return None;
+        };
+        if len != cols {
+            let msg = format!(
+                "cannot multiply `{l}` ([{}, {}]) by `{}` ([{}]): the inner dimensions differ ({} vs {})",
+                rows.display(&self.dim_names),
+                cols.display(&self.dim_names),
+                self.nodes[x].text,
+                len.display(&self.dim_names),
+                cols.display(&self.dim_names),
+                len.display(&self.dim_names)
+            );
+            self.cx.error(span, msg);
+            return None;
+        }
+        if !self.depends_on_step(x) {
+            let msg = format!(
+                "the right operand of `@`, `{}`, must depend on the input or a state",
+                self.nodes[x].text
+            );
+            self.cx.error(r.span(), msg);
+            return None;
+        }
+        Some(self.intern(Op::MatMul(k, x), Shape::Vector(rows), span, e.to_string()))
+    }
+
+    /// The left of `@`: a matrix parameter, with its rows and columns.
+    fn matrix_operand(&mut self, l: &Expr) -> Option<(usize, Affine, Affine)> {
+        let found = if let Expr::Name(id) = l {
+            match self.names.get(&id.to_string()).copied() {
+                Some(Name::Param(k)) => {
+                    self.param_used[k] = true;
+                    match self.params[k].shape.clone() {
+                        Shape::Matrix(r, c) => return Some((k, r, c)),
+                        s => format!(
+                            "the vector parameter `{id}` ({})",
+                            s.display(&self.dim_names)
+                        ),
+                    }
+                }
+                None => {
+                    self.name(id);
+                    return None;
+                }
+                Some(_) => format!("`{id}`"),
+            }
+        } else {
+            self.expr_any(l);
+            format!("`{l}`")
+        };
+        let msg = format!("the left operand of `@` must be a matrix parameter, found {found}");
+        self.cx.error(l.span(), msg);
+        None
+    }
+
+    fn depends_on_step(&self, node: NodeId) -> bool {
+        match &self.nodes[node].op {
+            Op::Input | Op::State(_) => true,
+            Op::Param(_) | Op::Const(_) => false,
+            op => op.args().iter().any(|a| self.depends_on_step(*a)),
+        }
+    }
+
+    fn stack(&mut self, items: &[Expr], span: Span, e: &Expr) -> Option<NodeId> {
+        let mut parts = Vec::new();
+        let mut total = Affine::constant(0);
+        let mut ok = true;
+        for item in items {
+            let Some(n) = self.expr_any(item) else {
+                ok = false;
+                continue;
+            };
+            match (&self.nodes[n].op, &self.nodes[n].shape) {
+                (Op::Stack(inner), Shape::Vector(len)) => {
+                    parts.extend(inner.iter().copied());
+                    total = total.add(len);
+                }
+                (_, Shape::Vector(len)) => {
+                    parts.push(n);
+                    total = total.add(len);
+                }
+                (_, s) => {
+                    let msg = format!(
+                        "cannot stack `{}`: only vectors stack, and it is {}",
+                        self.nodes[n].text,
+                        describe_shape(s)
+                    );
+                    self.cx.error(item.span(), msg);
+                    ok = false;
+                }
+            }
+        }
+        if parts.is_empty() && ok {
+            self.cx
+                .error(span, "a stack needs at least one vector: `[a, x]`");
+            return None;
+        }
+        ok.then(|| self.intern(Op::Stack(parts), Shape::Vector(total), span, e.to_string()))
+    }
+
+    /// Adds a node, or returns the existing node that computes the same thing.
+    fn intern(&mut self, op: Op, shape: Shape, span: Span, text: String) -> NodeId {
+        if let Some(&id) = self.interned.get(&op) {
+            return id;
+        }
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            op: op.clone(),
+            shape,
+            span,
+            text,
+        });
+        self.interned.insert(op, id);
+        id
+    }
+}
+
+fn describe(name: Name) -> &'static str {
+    match name {
+        Name::Dim => "a dimension",
+        Name::Input => "the input",
+        Name::State(_) => "a state",
+        Name::Param(_) => "a parameter",
+        Name::Value(_) => "a value defined by `let` or `output`",
+    }
+}
+
+fn describe_shape(shape: &Shape) -> &'static str {
+    match shape {
+        Shape::Scalar => "a number",
+        Shape::Vector(_) => "a vector",
+        Shape::Matrix(..) => "a matrix",
+    }
+}
+
+fn verb(bin: Bin) -> &'static str {
+    match bin {
+        Bin::Add => "add",
+        Bin::Sub => "subtract",
+        Bin::Mul => "multiply element-wise",
+        Bin::Div => "divide element-wise",
+    }
+}
+
+fn list_names(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none (declare them with `dims n_x, n_a;`)".to_string();
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    quote_list(&refs)
+}
+
+fn quote_list(names: &[&str]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A number as the equations would show it (`1`, `0.5`).
+pub fn format_number(v: f64) -> String {
+    format!("{v}")
+}

@@ -1,0 +1,325 @@
+//! Parsing: tokens to [`CellDecl`]. Each statement of the body is parsed on its
+//! own, so one malformed statement does not hide the mistakes in the others.
+
+use crate::ast::{AffineAst, BinOp, Binding, CellDecl, Expr, Item, ShapeAst, Stmt, StmtKind};
+use crate::ctxt::Ctxt;
+use proc_macro2::{TokenStream, TokenTree};
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::{Attribute, Ident, Token};
+
+mod kw {
+    syn::custom_keyword!(cell);
+    syn::custom_keyword!(dims);
+    syn::custom_keyword!(input);
+    syn::custom_keyword!(state);
+    syn::custom_keyword!(param);
+    syn::custom_keyword!(output);
+}
+
+/// Parses a whole `cell!` invocation. Errors in statements are collected in
+/// `cx`; an error in the header stops the parse.
+pub fn parse_cell(tokens: TokenStream, cx: &mut Ctxt) -> Option<CellDecl> {
+    let header =
+        |input: ParseStream| -> syn::Result<(Vec<String>, syn::Visibility, Ident, TokenStream)> {
+            let attrs = Attribute::parse_outer(input)?;
+            let docs = doc_lines(&attrs)?;
+            let vis: syn::Visibility = input.parse()?;
+            input.parse::<kw::cell>()?;
+            let name: Ident = input.parse()?;
+            let body;
+            syn::braced!(body in input);
+            let tokens: TokenStream = body.parse()?;
+            if !input.is_empty() {
+                return Err(input.error("expected one `cell Name { ... }` declaration per `cell!`"));
+            }
+            Ok((docs, vis, name, tokens))
+        };
+    match header.parse2(tokens) {
+        Ok((docs, vis, name, body)) => {
+            let items = parse_body(body, cx);
+            Some(CellDecl {
+                docs,
+                vis,
+                name,
+                items,
+            })
+        }
+        Err(e) => {
+            cx.push(e);
+            None
+        }
+    }
+}
+
+/// Splits the body at top-level `;` and parses each statement separately.
+fn parse_body(body: TokenStream, cx: &mut Ctxt) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut chunk = Vec::new();
+    for tt in body {
+        if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
+            parse_chunk(std::mem::take(&mut chunk), &mut items, cx);
+        } else {
+            chunk.push(tt);
+        }
+    }
+    if let Some(last) = chunk.last() {
+        let span = last.span();
+        parse_chunk(chunk, &mut items, cx);
+        cx.error(span, "expected `;` after this statement");
+    }
+    items
+}
+
+fn parse_chunk(chunk: Vec<TokenTree>, items: &mut Vec<Item>, cx: &mut Ctxt) {
+    if chunk.is_empty() {
+        return;
+    }
+    match parse_item.parse2(chunk.into_iter().collect()) {
+        Ok(item) => items.push(item),
+        Err(e) => cx.push(e),
+    }
+}
+
+fn parse_item(input: ParseStream) -> syn::Result<Item> {
+    let attrs = Attribute::parse_outer(input)?;
+    let docs = doc_lines(&attrs)?;
+    let look = input.lookahead1();
+    let item = if look.peek(kw::dims) {
+        input.parse::<kw::dims>()?;
+        let names = input.parse_terminated(Ident::parse, Token![,])?;
+        Item::Dims(names.into_iter().collect())
+    } else if look.peek(kw::input) {
+        input.parse::<kw::input>()?;
+        Item::Input(parse_bindings(input)?)
+    } else if look.peek(kw::state) {
+        input.parse::<kw::state>()?;
+        Item::State(parse_bindings(input)?)
+    } else if look.peek(kw::param) {
+        input.parse::<kw::param>()?;
+        Item::Param(parse_bindings(input)?)
+    } else if look.peek(Token![let]) {
+        input.parse::<Token![let]>()?;
+        Item::Stmt(parse_stmt(input, StmtKind::Let, docs)?)
+    } else if look.peek(kw::output) {
+        input.parse::<kw::output>()?;
+        Item::Stmt(parse_stmt(input, StmtKind::Output, docs)?)
+    } else if look.peek(Ident) {
+        Item::Stmt(parse_stmt(input, StmtKind::Assign, docs)?)
+    } else {
+        return Err(look.error());
+    };
+    if !input.is_empty() {
+        return Err(input.error("expected `;`"));
+    }
+    Ok(item)
+}
+
+fn parse_stmt(input: ParseStream, kind: StmtKind, docs: Vec<String>) -> syn::Result<Stmt> {
+    let name: Ident = input.parse()?;
+    input.parse::<Token![=]>()?;
+    let expr = parse_expr(input, 0)?;
+    Ok(Stmt {
+        docs,
+        kind,
+        name,
+        expr,
+    })
+}
+
+fn parse_bindings(input: ParseStream) -> syn::Result<Vec<Binding>> {
+    let mut out = Vec::new();
+    loop {
+        let name: Ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let shape = parse_shape(input)?;
+        out.push(Binding { name, shape });
+        if input.is_empty() {
+            return Ok(out);
+        }
+        input.parse::<Token![,]>()?;
+    }
+}
+
+fn parse_shape(input: ParseStream) -> syn::Result<ShapeAst> {
+    let content;
+    let bracket = syn::bracketed!(content in input);
+    let span = bracket.span.join();
+    let axes = content.parse_terminated(parse_affine, Token![,])?;
+    if axes.is_empty() || axes.len() > 2 {
+        return Err(syn::Error::new(
+            span,
+            "a shape is `[len]` for a vector or `[rows, cols]` for a matrix",
+        ));
+    }
+    Ok(ShapeAst {
+        axes: axes.into_iter().collect(),
+        span,
+    })
+}
+
+fn parse_affine(input: ParseStream) -> syn::Result<AffineAst> {
+    let mut terms = Vec::new();
+    let mut sign = 1;
+    loop {
+        let (coeff, dim) = parse_affine_term(input)?;
+        terms.push((sign * coeff, dim));
+        if input.peek(Token![+]) {
+            input.parse::<Token![+]>()?;
+            sign = 1;
+        } else if input.peek(Token![-]) {
+            input.parse::<Token![-]>()?;
+            sign = -1;
+        } else {
+            return Ok(AffineAst { terms });
+        }
+    }
+}
+
+fn parse_affine_term(input: ParseStream) -> syn::Result<(i64, Option<Ident>)> {
+    if input.peek(syn::LitInt) {
+        let lit: syn::LitInt = input.parse()?;
+        let value: i64 = lit.base10_parse()?;
+        if input.peek(Token![*]) {
+            input.parse::<Token![*]>()?;
+            let dim: Ident = input.parse()?;
+            return Ok((value, Some(dim)));
+        }
+        return Ok((value, None));
+    }
+    let look = input.lookahead1();
+    if !look.peek(Ident) {
+        return Err(look.error());
+    }
+    let dim: Ident = input.parse()?;
+    if input.peek(Token![*]) {
+        input.parse::<Token![*]>()?;
+        let lit: syn::LitInt = input.parse()?;
+        return Ok((lit.base10_parse()?, Some(dim)));
+    }
+    Ok((1, Some(dim)))
+}
+
+/// Precedence climbing over `+ - * / @`; every node keeps its span.
+pub fn parse_expr(input: ParseStream, min_prec: u8) -> syn::Result<Expr> {
+    let mut lhs = parse_unary(input)?;
+    while let Some((op, span)) = peek_op(input) {
+        if op.precedence() < min_prec {
+            break;
+        }
+        skip_op(input, op)?;
+        let rhs = parse_expr(input, op.precedence() + 1)?;
+        lhs = Expr::Binary(op, span, Box::new(lhs), Box::new(rhs));
+    }
+    Ok(lhs)
+}
+
+fn peek_op(input: ParseStream) -> Option<(BinOp, proc_macro2::Span)> {
+    let op = if input.peek(Token![+]) {
+        BinOp::Add
+    } else if input.peek(Token![-]) {
+        BinOp::Sub
+    } else if input.peek(Token![*]) {
+        BinOp::Mul
+    } else if input.peek(Token![/]) {
+        BinOp::Div
+    } else if input.peek(Token![@]) {
+        BinOp::MatMul
+    } else {
+        return None;
+    };
+    Some((op, input.span()))
+}
+
+fn skip_op(input: ParseStream, op: BinOp) -> syn::Result<()> {
+    match op {
+        BinOp::Add => input.parse::<Token![+]>().map(drop),
+        BinOp::Sub => input.parse::<Token![-]>().map(drop),
+        BinOp::Mul => input.parse::<Token![*]>().map(drop),
+        BinOp::Div => input.parse::<Token![/]>().map(drop),
+        BinOp::MatMul => input.parse::<Token![@]>().map(drop),
+    }
+}
+
+fn parse_unary(input: ParseStream) -> syn::Result<Expr> {
+    if input.peek(Token![-]) {
+        let minus: Token![-] = input.parse()?;
+        let operand = parse_expr(input, BinOp::MatMul.precedence())?;
+        return Ok(Expr::Neg(Box::new(operand), minus.span));
+    }
+    parse_primary(input)
+}
+
+fn parse_primary(input: ParseStream) -> syn::Result<Expr> {
+    if input.peek(syn::LitFloat) {
+        let lit: syn::LitFloat = input.parse()?;
+        return Ok(Expr::Num(lit.base10_parse()?, lit.span()));
+    }
+    if input.peek(syn::LitInt) {
+        let lit: syn::LitInt = input.parse()?;
+        return Ok(Expr::Num(lit.base10_parse::<i64>()? as f64, lit.span()));
+    }
+    if input.peek(Ident) {
+        let name: Ident = input.parse()?;
+        if input.peek(syn::token::Paren) {
+            let content;
+            syn::parenthesized!(content in input);
+            let args = parse_list(&content)?;
+            return Ok(Expr::Call(name, args));
+        }
+        return Ok(Expr::Name(name));
+    }
+    if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        let inner = parse_expr(&content, 0)?;
+        if !content.is_empty() {
+            return Err(content.error("expected `)`"));
+        }
+        return Ok(inner);
+    }
+    if input.peek(syn::token::Bracket) {
+        let content;
+        let bracket = syn::bracketed!(content in input);
+        let items = parse_list(&content)?;
+        return Ok(Expr::Stack(items, bracket.span.join()));
+    }
+    Err(input.error("expected a name, a number, a function call, `( ... )` or a stack `[a, b]`"))
+}
+
+fn parse_list(input: ParseStream) -> syn::Result<Vec<Expr>> {
+    let mut items = Vec::new();
+    while !input.is_empty() {
+        items.push(parse_expr(input, 0)?);
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(items)
+}
+
+fn doc_lines(attrs: &[Attribute]) -> syn::Result<Vec<String>> {
+    let mut docs = Vec::new();
+    for attr in attrs {
+        let syn::Meta::NameValue(nv) = &attr.meta else {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "only doc comments are allowed here",
+            ));
+        };
+        if !nv.path.is_ident("doc") {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "only doc comments are allowed here",
+            ));
+        }
+        match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => docs.push(s.value()),
+            other => return Err(syn::Error::new_spanned(other, "expected a doc string")),
+        }
+    }
+    Ok(docs)
+}

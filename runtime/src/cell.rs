@@ -1,0 +1,261 @@
+//! The [`Cell`] trait that every `cell!` declaration implements, and the
+//! step and sequence runs written once for all cells.
+
+use crate::Real;
+use crate::error::{Error, dims2};
+use crate::sequence::{Layout, Sequence, Trace};
+use nalgebra::DMatrix;
+use std::marker::PhantomData;
+
+/// What the macro knows of a cell's declaration, by name.
+#[derive(Clone, Copy, Debug)]
+pub struct CellSpec {
+    /// The cell's type name.
+    pub name: &'static str,
+    /// The dimension names.
+    pub dims: &'static [&'static str],
+    /// The input's name.
+    pub input: &'static str,
+    /// The states' names, in declaration order.
+    pub states: &'static [&'static str],
+    /// The outputs' names, in declaration order.
+    pub outputs: &'static [&'static str],
+    /// The parameters: name and declared shape (e.g. `[n_a, n_a + n_x]`).
+    pub params: &'static [(&'static str, &'static str)],
+    /// The equations as declared, one per line.
+    pub equations: &'static str,
+}
+
+/// A named group of `(rows, m)` matrices: a cell's states or its outputs.
+pub trait Tensors<T: Real>: Sized {
+    /// The names of the parts, in order.
+    fn names() -> &'static [&'static str];
+    /// The parts, in the order of [`Tensors::names`].
+    fn parts(&self) -> Vec<&DMatrix<T>>;
+    /// Builds from parts in the order of [`Tensors::names`]; missing parts are empty.
+    fn from_parts(parts: Vec<DMatrix<T>>) -> Self;
+}
+
+/// An empty group of tensors: the state of a cell that has none (a
+/// feed-forward layer), or the outputs of a cell that declares none.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Empty<T>(PhantomData<T>);
+
+impl<T: Real> Tensors<T> for Empty<T> {
+    fn names() -> &'static [&'static str] {
+        &[]
+    }
+    fn parts(&self) -> Vec<&DMatrix<T>> {
+        Vec::new()
+    }
+    fn from_parts(_: Vec<DMatrix<T>>) -> Self {
+        Empty(PhantomData)
+    }
+}
+
+/// The result of one step: the next state, the outputs, and the trace of the
+/// step (the values the backward pass needs).
+#[derive(Clone, Debug)]
+pub struct StepResult<T: Real, S, O> {
+    /// The next state.
+    pub state: S,
+    /// The outputs of the step.
+    pub output: O,
+    /// Everything the step computed.
+    pub trace: Trace<T>,
+}
+
+/// A recurrent cell: one step maps an input `x` of shape `(n_x, m)` (one
+/// column per example) and the previous state to the next state and outputs.
+///
+/// Implemented by `cell!`; the provided methods run a step or a whole sequence
+/// for every cell.
+pub trait Cell<T: Real>: Sized {
+    /// The cell's state, a struct with one `(n, m)` matrix per declared state.
+    type State: Tensors<T>;
+    /// The cell's outputs, a struct with one `(n, m)` matrix per declared output.
+    type Output: Tensors<T>;
+
+    /// The declaration, by name.
+    const SPEC: CellSpec;
+
+    /// The sizes of the buffers for this cell's dimensions.
+    fn layout(&self) -> Layout;
+
+    /// The expected rows of the input and each state, for error messages:
+    /// `(name, rows, shape as declared)`.
+    fn describe_rows(&self) -> Vec<(&'static str, usize, &'static str)>;
+
+    /// Computes, for all steps at once, the products that depend only on the input.
+    #[doc(hidden)]
+    fn hoist(&self, trace: &mut Trace<T>);
+
+    /// Computes step `t` (reading state columns `t`, writing `t + 1`).
+    #[doc(hidden)]
+    fn step_kernel(&self, trace: &mut Trace<T>, t: usize);
+
+    /// A state of zeros for `m` examples.
+    fn zero_state(&self, m: usize) -> Self::State {
+        let layout = self.layout();
+        Self::State::from_parts(
+            layout
+                .states
+                .iter()
+                .map(|&r| DMatrix::zeros(r, m))
+                .collect(),
+        )
+    }
+
+    /// One step on a batch: `x` is `(n_x, m)`, each state `(n, m)`.
+    fn step(
+        &self,
+        x: &DMatrix<T>,
+        state: &Self::State,
+    ) -> Result<StepResult<T, Self::State, Self::Output>, Error> {
+        let xs = Sequence::new(x.clone(), x.ncols().max(1)).map_err(|_| Error::EmptyBatch {
+            context: format!("`{}`::step", Self::SPEC.name),
+        })?;
+        if x.ncols() == 0 {
+            return Err(Error::EmptyBatch {
+                context: format!("`{}`::step", Self::SPEC.name),
+            });
+        }
+        let trace = self.forward(&xs, state)?;
+        let state = self.state_at(&trace, 1)?;
+        let output = self.output_at(&trace, 1)?;
+        Ok(StepResult {
+            state,
+            output,
+            trace,
+        })
+    }
+
+    /// Runs a whole sequence from `initial` (each state `(n, m)`), allocating
+    /// the trace once.
+    fn forward(&self, xs: &Sequence<T>, initial: &Self::State) -> Result<Trace<T>, Error> {
+        let mut trace = Trace::new(self.layout(), xs.m(), xs.steps());
+        self.forward_into(xs, initial, &mut trace)?;
+        Ok(trace)
+    }
+
+    /// Runs a whole sequence into an existing trace, reallocating only if its
+    /// shape differs.
+    fn forward_into(
+        &self,
+        xs: &Sequence<T>,
+        initial: &Self::State,
+        trace: &mut Trace<T>,
+    ) -> Result<(), Error> {
+        self.check_inputs(xs, initial)?;
+        let layout = self.layout();
+        if !trace.fits(&layout, xs.m(), xs.steps()) {
+            *trace = Trace::new(layout, xs.m(), xs.steps());
+        }
+        trace.load(xs, &initial.parts());
+        self.hoist(trace);
+        for t in 0..xs.steps() {
+            self.step_kernel(trace, t);
+        }
+        Ok(())
+    }
+
+    /// Checks the input rows and every state's shape against this cell.
+    fn check_inputs(&self, xs: &Sequence<T>, initial: &Self::State) -> Result<(), Error> {
+        let name = Self::SPEC.name;
+        let rows = self.describe_rows();
+        let m = xs.m();
+        if let Some(&(input, n_x, decl)) = rows.first() {
+            if xs.n_x() != n_x {
+                return Err(Error::Shape {
+                    tensor: format!("input `{input}` of `{name}`"),
+                    expected: format!("{} ({decl} × m)", dims2(n_x, m)),
+                    found: dims2(xs.n_x(), m),
+                });
+            }
+        }
+        let parts = initial.parts();
+        for (k, &(state, n, decl)) in rows.iter().skip(1).enumerate() {
+            let found = parts.get(k).map_or((0, 0), |p| p.shape());
+            if found != (n, m) {
+                return Err(Error::Shape {
+                    tensor: format!("state `{state}` of `{name}`"),
+                    expected: format!(
+                        "{} ({decl} × m, with m = {m} examples in the input)",
+                        dims2(n, m)
+                    ),
+                    found: dims2(found.0, found.1),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The state after step `t` of a trace (`t = 0` is the initial state).
+    fn state_at(&self, trace: &Trace<T>, t: usize) -> Result<Self::State, Error> {
+        let count = Self::SPEC.states.len();
+        let parts = (0..count)
+            .map(|k| trace.state_at(k, t).map(|v| v.into_owned()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::Index {
+                what: format!("state step of `{}`", Self::SPEC.name),
+                index: t,
+                len: trace.steps() + 1,
+            })?;
+        Ok(Self::State::from_parts(parts))
+    }
+
+    /// The outputs of step `t` (`1 ..= T`) of a trace.
+    fn output_at(&self, trace: &Trace<T>, t: usize) -> Result<Self::Output, Error> {
+        let count = Self::SPEC.outputs.len();
+        let parts = (0..count)
+            .map(|k| trace.output_at(k, t).map(|v| v.into_owned()))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| Error::Index {
+                what: format!("output step of `{}` (steps count from 1)", Self::SPEC.name),
+                index: t,
+                len: trace.steps(),
+            })?;
+        Ok(Self::Output::from_parts(parts))
+    }
+
+    /// The index of a state by name.
+    fn state_index(name: &str) -> Result<usize, Error> {
+        lookup("state", name, Self::SPEC.states)
+    }
+
+    /// The index of an output by name.
+    fn output_index(name: &str) -> Result<usize, Error> {
+        lookup("output", name, Self::SPEC.outputs)
+    }
+}
+
+fn lookup(kind: &'static str, name: &str, known: &'static [&'static str]) -> Result<usize, Error> {
+    known
+        .iter()
+        .position(|n| *n == name)
+        .ok_or_else(|| Error::Name {
+            kind,
+            name: name.to_string(),
+            known: known.to_vec(),
+        })
+}
+
+/// Builds a parameter matrix from a flat slice and checks its shape; used by
+/// generated constructors.
+#[doc(hidden)]
+pub fn check_param(
+    cell: &'static str,
+    name: &'static str,
+    decl: &'static str,
+    expected: (usize, usize),
+    found: (usize, usize),
+) -> Result<(), Error> {
+    if expected == found {
+        return Ok(());
+    }
+    Err(Error::Shape {
+        tensor: format!("parameter `{name}` of `{cell}`"),
+        expected: format!("{} ({decl})", dims2(expected.0, expected.1)),
+        found: dims2(found.0, found.1),
+    })
+}

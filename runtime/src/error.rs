@@ -1,0 +1,102 @@
+//! The runtime's error type: every error names the tensor and the shapes.
+
+use std::fmt;
+
+/// An error from running or building a cell. Messages name the cell, the
+/// tensor and both shapes involved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// A tensor of the wrong shape.
+    Shape {
+        /// What was given, e.g. ``state `a` of `Lstm` ``.
+        tensor: String,
+        /// The shape expected, e.g. `5 × 10 (n_a × m)`.
+        expected: String,
+        /// The shape found, e.g. `4 × 10`.
+        found: String,
+    },
+    /// A sequence with no time step.
+    EmptySequence {
+        /// The cell or function that was given it.
+        context: String,
+    },
+    /// A batch of no examples.
+    EmptyBatch {
+        /// The cell or function that was given it.
+        context: String,
+    },
+    /// A dimension of zero or one that does not fit the others.
+    Dim {
+        /// The cell.
+        cell: &'static str,
+        /// The dimension's name.
+        dim: &'static str,
+        /// Its value.
+        value: usize,
+        /// Why it is wrong.
+        reason: &'static str,
+    },
+    /// A time step or index out of range.
+    Index {
+        /// What was indexed.
+        what: String,
+        /// The index given.
+        index: usize,
+        /// The number of entries.
+        len: usize,
+    },
+    /// A name that the cell does not have.
+    Name {
+        /// What kind of name (state, output, parameter).
+        kind: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The names there are.
+        known: Vec<&'static str>,
+    },
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Shape {
+                tensor,
+                expected,
+                found,
+            } => {
+                write!(f, "{tensor} must be {expected}, found {found}")
+            }
+            Error::EmptySequence { context } => {
+                write!(f, "{context}: the sequence has no time step")
+            }
+            Error::EmptyBatch { context } => {
+                write!(f, "{context}: the batch has no example (m = 0)")
+            }
+            Error::Dim {
+                cell,
+                dim,
+                value,
+                reason,
+            } => {
+                write!(f, "`{cell}`: dimension `{dim}` = {value} {reason}")
+            }
+            Error::Index { what, index, len } => {
+                write!(f, "{what}: index {index} is out of range (there are {len})")
+            }
+            Error::Name { kind, name, known } => {
+                write!(
+                    f,
+                    "no {kind} `{name}`; the {kind}s are {}",
+                    known.join(", ")
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Formats `rows × cols`.
+pub fn dims2(rows: usize, cols: usize) -> String {
+    format!("{rows} × {cols}")
+}

@@ -1,0 +1,236 @@
+//! Building blocks of generated code: element-wise functions, softmax and
+//! products on column-major slices. Not for direct use; the `cell!` macro
+//! calls them.
+
+use crate::Real;
+use nalgebra::{DMatrixView, DMatrixViewMut, Dyn, U1};
+
+/// A strided matrix inside a column-major slice: element `(i, j)` is at
+/// `off + i + j * ld`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Offset of element `(0, 0)`.
+    pub off: usize,
+    /// Number of rows.
+    pub rows: usize,
+    /// Number of columns.
+    pub cols: usize,
+    /// Distance between columns.
+    pub ld: usize,
+}
+
+impl Block {
+    /// A dense `rows × cols` block at `off`.
+    pub fn dense(off: usize, rows: usize, cols: usize) -> Self {
+        Block {
+            off,
+            rows,
+            cols,
+            ld: rows,
+        }
+    }
+
+    /// The columns `first .. first + count` of this block.
+    pub fn columns(self, first: usize, count: usize) -> Self {
+        Block {
+            off: self.off + first * self.ld,
+            cols: count,
+            ..self
+        }
+    }
+
+    /// The rows `first .. first + count` of this block.
+    pub fn rows(self, first: usize, count: usize) -> Self {
+        Block {
+            off: self.off + first,
+            rows: count,
+            ..self
+        }
+    }
+
+    fn end(self) -> usize {
+        if self.rows == 0 || self.cols == 0 {
+            self.off
+        } else {
+            self.off + (self.cols - 1) * self.ld + self.rows
+        }
+    }
+}
+
+/// A read-only view of `block` in `data`.
+pub fn view<T: Real>(data: &[T], block: Block) -> DMatrixView<'_, T, U1, Dyn> {
+    let data = &data[block.off..block.end().max(block.off)];
+    DMatrixView::from_slice_with_strides_generic(
+        data,
+        Dyn(block.rows),
+        Dyn(block.cols),
+        U1,
+        Dyn(block.ld.max(1)),
+    )
+}
+
+/// A mutable view of `block` in `data`.
+pub fn view_mut<T: Real>(data: &mut [T], block: Block) -> DMatrixViewMut<'_, T, U1, Dyn> {
+    let end = block.end().max(block.off);
+    DMatrixViewMut::from_slice_with_strides_generic(
+        &mut data[block.off..end],
+        Dyn(block.rows),
+        Dyn(block.cols),
+        U1,
+        Dyn(block.ld.max(1)),
+    )
+}
+
+/// `c = a · b + beta · c` on blocks of slices (one call to the matrix product).
+pub fn gemm<T: Real>(c: &mut [T], cb: Block, a: &[T], ab: Block, b: &[T], bb: Block, beta: T) {
+    if cb.rows == 0 || cb.cols == 0 {
+        return;
+    }
+    let a = view(a, ab);
+    let b = view(b, bb);
+    view_mut(c, cb).gemm(T::one(), &a, &b, beta);
+}
+
+/// Softmax of `src` into `dst` (same length), shifted by the maximum so that
+/// large values do not overflow.
+pub fn softmax<T: Real>(src: &[T], dst: &mut [T]) {
+    let Some(&first) = src.first() else { return };
+    let max = src
+        .iter()
+        .copied()
+        .fold(first, |m, v| if v > m { v } else { m });
+    let mut sum = T::zero();
+    for (d, &s) in dst.iter_mut().zip(src) {
+        *d = (s - max).exp();
+        sum += *d;
+    }
+    for d in dst.iter_mut() {
+        *d /= sum;
+    }
+}
+
+/// The logistic function `1 / (1 + e^-x)`.
+#[inline(always)]
+pub fn sigmoid<T: Real>(x: T) -> T {
+    T::one() / (T::one() + (-x).exp())
+}
+
+/// Hyperbolic tangent.
+#[inline(always)]
+pub fn tanh<T: Real>(x: T) -> T {
+    x.tanh()
+}
+
+/// `max(x, 0)`.
+#[inline(always)]
+pub fn relu<T: Real>(x: T) -> T {
+    if x > T::zero() { x } else { T::zero() }
+}
+
+/// `x`.
+#[inline(always)]
+pub fn identity<T: Real>(x: T) -> T {
+    x
+}
+
+/// `e^x`.
+#[inline(always)]
+pub fn exp<T: Real>(x: T) -> T {
+    x.exp()
+}
+
+/// Natural logarithm.
+#[inline(always)]
+pub fn log<T: Real>(x: T) -> T {
+    x.ln()
+}
+
+/// Keras's hard sigmoid: `clip(0.2 x + 0.5, 0, 1)`.
+#[inline(always)]
+pub fn hard_sigmoid<T: Real>(x: T) -> T {
+    let y = <T as Real>::from_f64(0.2) * x + <T as Real>::from_f64(0.5);
+    if y < T::zero() {
+        T::zero()
+    } else if y > T::one() {
+        T::one()
+    } else {
+        y
+    }
+}
+
+/// Splits a state buffer of `m · (T + 1)` columns into the columns of step
+/// `t` (read) and of step `t + 1` (written).
+pub fn state_pair<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> (&[T], &mut [T]) {
+    let width = rows * m;
+    let (prev, next) = data.split_at_mut((t + 1) * width);
+    (&prev[t * width..], &mut next[..width])
+}
+
+/// The columns of step `t` in a buffer of `m · T` columns.
+pub fn step_mut<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> &mut [T] {
+    let width = rows * m;
+    &mut data[t * width..(t + 1) * width]
+}
+
+/// The columns of step `t` in a buffer of `m · T` columns, read-only.
+pub fn step_ref<T>(data: &[T], rows: usize, m: usize, t: usize) -> &[T] {
+    let width = rows * m;
+    &data[t * width..(t + 1) * width]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gemm_on_strided_blocks_matches_nalgebra() {
+        // a is rows 1..3 of a 4 × 3 column-major block.
+        let a: Vec<f64> = (0..12).map(f64::from).collect();
+        let b: Vec<f64> = (0..6).map(|v| f64::from(v) * 0.5).collect();
+        let mut c = vec![1.0; 4];
+        let ab = Block::dense(0, 4, 3).rows(1, 2);
+        gemm(
+            &mut c,
+            Block::dense(0, 2, 2),
+            &a,
+            ab,
+            &b,
+            Block::dense(0, 3, 2),
+            1.0,
+        );
+        let full = nalgebra::DMatrix::from_column_slice(4, 3, &a);
+        let bm = nalgebra::DMatrix::from_column_slice(3, 2, &b);
+        let expected = full.rows(1, 2) * bm;
+        for (k, v) in c.iter().enumerate() {
+            assert_eq!(*v, expected[k] + 1.0);
+        }
+    }
+
+    #[test]
+    fn softmax_is_stable_and_sums_to_one() {
+        let src = [1000.0f64, 1001.0, 1002.0];
+        let mut dst = [0.0; 3];
+        softmax(&src, &mut dst);
+        let sum: f64 = dst.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-15);
+        assert!((dst[2] - 0.6652409557748219).abs() < 1e-15);
+    }
+
+    #[test]
+    fn functions_have_their_textbook_values() {
+        assert_eq!(sigmoid(0.0f64), 0.5);
+        assert_eq!(relu(-2.0f64), 0.0);
+        assert_eq!(hard_sigmoid(10.0f64), 1.0);
+        assert_eq!(hard_sigmoid(-10.0f64), 0.0);
+        assert!((hard_sigmoid(1.0f64) - 0.7).abs() < 1e-15);
+        assert!((sigmoid(-800.0f64)).abs() < 1e-300);
+    }
+
+    #[test]
+    fn state_pair_splits_adjacent_steps() {
+        let mut data: Vec<i32> = (0..12).collect();
+        let (prev, next) = state_pair(&mut data, 2, 2, 1);
+        assert_eq!(prev, &[4, 5, 6, 7]);
+        assert_eq!(next, &mut [8, 9, 10, 11]);
+    }
+}

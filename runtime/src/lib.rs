@@ -1,0 +1,30 @@
+//! The runtime of cellforge: the [`Cell`] trait that every `cell!` declaration
+//! implements, sequences and traces, errors that name tensors and shapes,
+//! numpy-compatible random numbers and numpy-style array printing.
+#![warn(missing_docs)]
+
+pub mod array;
+pub mod cell;
+pub mod error;
+#[doc(hidden)]
+pub mod kernel;
+pub mod rng;
+pub mod scalar;
+pub mod sequence;
+
+pub use array::NdArray;
+pub use cell::{Cell, CellSpec, Empty, StepResult, Tensors};
+pub use error::Error;
+pub use rng::NumpyRng;
+pub use scalar::Real;
+pub use sequence::{Layout, Sequence, Trace};
+
+/// What generated code refers to, through `::cellforge::__private`.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cell::check_param;
+    pub use crate::kernel;
+    pub use crate::sequence::TraceParts;
+    pub use crate::{Cell, CellSpec, Empty, Error, Layout, NumpyRng, Real, Tensors, Trace};
+    pub use nalgebra;
+}

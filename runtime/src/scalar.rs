@@ -1,0 +1,39 @@
+//! The scalar types cellforge computes with.
+
+use std::fmt::{Debug, Display, LowerExp};
+
+/// A floating-point scalar that cells are generic over: `f32` or `f64`.
+///
+/// It adds to nalgebra's [`RealField`](nalgebra::RealField) the conversions
+/// and formatting the runtime needs (random numbers are drawn in `f64`, as
+/// numpy draws them, and converted).
+pub trait Real:
+    nalgebra::RealField + Copy + Display + Debug + LowerExp + Default + Send + Sync + 'static
+{
+    /// The name numpy gives this type (`float32`, `float64`).
+    const DTYPE: &'static str;
+    /// Converts from `f64`, rounding to nearest.
+    fn from_f64(x: f64) -> Self;
+    /// Converts to `f64` exactly.
+    fn to_f64(self) -> f64;
+}
+
+impl Real for f32 {
+    const DTYPE: &'static str = "float32";
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+    fn to_f64(self) -> f64 {
+        f64::from(self)
+    }
+}
+
+impl Real for f64 {
+    const DTYPE: &'static str = "float64";
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+}

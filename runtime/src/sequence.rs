@@ -1,0 +1,315 @@
+//! Sequences of inputs and the trace of a run: every step's states, outputs
+//! and the values the backward pass needs, in buffers allocated once.
+
+use crate::error::{Error, dims2};
+use crate::{NdArray, Real};
+use nalgebra::{DMatrix, DMatrixView};
+
+/// A sequence of `T` inputs, each `(n_x, m)` with one column per example,
+/// stored as one `(n_x, m · T)` matrix (step `t` is columns `t·m .. (t+1)·m`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sequence<T: Real> {
+    data: DMatrix<T>,
+    m: usize,
+}
+
+impl<T: Real> Sequence<T> {
+    /// A sequence from its steps, each `(n_x, m)`. All steps must have the same shape.
+    pub fn from_steps(steps: &[DMatrix<T>]) -> Result<Self, Error> {
+        let first = steps.first().ok_or_else(|| Error::EmptySequence {
+            context: "Sequence::from_steps".into(),
+        })?;
+        let (n_x, m) = first.shape();
+        let mut data = DMatrix::zeros(n_x, m * steps.len());
+        for (t, step) in steps.iter().enumerate() {
+            if step.shape() != (n_x, m) {
+                return Err(Error::Shape {
+                    tensor: format!("step {t} of the sequence"),
+                    expected: format!("{} like step 0", dims2(n_x, m)),
+                    found: dims2(step.nrows(), step.ncols()),
+                });
+            }
+            data.columns_mut(t * m, m).copy_from(step);
+        }
+        Self::new(data, m)
+    }
+
+    /// A sequence from an array of shape `(n_x, m, T)`, the course's layout.
+    pub fn from_array(array: &NdArray<T>) -> Result<Self, Error> {
+        let &[n_x, m, steps] = array.shape() else {
+            return Err(Error::Shape {
+                tensor: "the array given to Sequence::from_array".into(),
+                expected: "3-dimensional (n_x, m, T)".into(),
+                found: array.shape_string(),
+            });
+        };
+        let src = array.data();
+        let data = DMatrix::from_fn(n_x, m * steps, |i, col| {
+            let (t, j) = (col / m.max(1), col % m.max(1));
+            src[(i * m + j) * steps + t]
+        });
+        Self::new(data, m)
+    }
+
+    /// A sequence from one `(n_x, m · T)` matrix whose step `t` is columns `t·m .. (t+1)·m`.
+    pub fn new(data: DMatrix<T>, m: usize) -> Result<Self, Error> {
+        if m == 0 {
+            return Err(Error::EmptyBatch {
+                context: "Sequence".into(),
+            });
+        }
+        if data.ncols() == 0 {
+            return Err(Error::EmptySequence {
+                context: "Sequence".into(),
+            });
+        }
+        if data.ncols() % m != 0 {
+            return Err(Error::Shape {
+                tensor: "the sequence's data".into(),
+                expected: format!("{} rows × a multiple of m = {m} columns", data.nrows()),
+                found: dims2(data.nrows(), data.ncols()),
+            });
+        }
+        Ok(Sequence { data, m })
+    }
+
+    /// Rows of each step (`n_x`).
+    pub fn n_x(&self) -> usize {
+        self.data.nrows()
+    }
+
+    /// Examples per step (`m`).
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Number of steps (`T`).
+    pub fn steps(&self) -> usize {
+        self.data.ncols() / self.m
+    }
+
+    /// Step `t`, `(n_x, m)`.
+    pub fn step(&self, t: usize) -> Option<DMatrixView<'_, T>> {
+        (t < self.steps()).then(|| self.data.columns(t * self.m, self.m))
+    }
+
+    /// All steps as one `(n_x, m · T)` matrix.
+    pub fn data(&self) -> &DMatrix<T> {
+        &self.data
+    }
+}
+
+/// The sizes of a cell's buffers, from its dimensions: rows of the input, of
+/// each state, output and internal slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Layout {
+    /// Rows of the input (`n_x`).
+    pub input: usize,
+    /// Rows of each state.
+    pub states: Vec<usize>,
+    /// Rows of each output.
+    pub outputs: Vec<usize>,
+    /// Rows of each internal per-step buffer (pre-activations, intermediate values).
+    pub slots: Vec<usize>,
+}
+
+/// Everything a run of a cell over a sequence computed, in buffers allocated
+/// once: the input, every state at steps `0 ..= T` (step 0 is the initial
+/// state), every output at steps `1 ..= T`, and the internal values the
+/// backward pass needs. A trace can be reused for another run of the same
+/// shape without allocating.
+#[derive(Clone, Debug)]
+pub struct Trace<T: Real> {
+    m: usize,
+    steps: usize,
+    layout: Layout,
+    input: DMatrix<T>,
+    states: Vec<DMatrix<T>>,
+    outputs: Vec<DMatrix<T>>,
+    slots: Vec<DMatrix<T>>,
+}
+
+/// Mutable access to a trace's buffers, for generated kernels.
+#[doc(hidden)]
+pub struct TraceParts<'a, T> {
+    pub m: usize,
+    pub steps: usize,
+    pub input: &'a [T],
+    pub states: &'a mut [DMatrix<T>],
+    pub outputs: &'a mut [DMatrix<T>],
+    pub slots: &'a mut [DMatrix<T>],
+}
+
+impl<T: Real> Trace<T> {
+    /// Buffers for `steps` steps of `m` examples.
+    pub fn new(layout: Layout, m: usize, steps: usize) -> Self {
+        let cols = m * steps;
+        Trace {
+            m,
+            steps,
+            input: DMatrix::zeros(layout.input, cols),
+            states: layout
+                .states
+                .iter()
+                .map(|&r| DMatrix::zeros(r, cols + m))
+                .collect(),
+            outputs: layout
+                .outputs
+                .iter()
+                .map(|&r| DMatrix::zeros(r, cols))
+                .collect(),
+            slots: layout
+                .slots
+                .iter()
+                .map(|&r| DMatrix::zeros(r, cols))
+                .collect(),
+            layout,
+        }
+    }
+
+    /// Whether this trace fits a run with this layout and shape.
+    pub fn fits(&self, layout: &Layout, m: usize, steps: usize) -> bool {
+        &self.layout == layout && self.m == m && self.steps == steps
+    }
+
+    /// Examples per step.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Number of steps.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    /// The input of every step, `(n_x, m · T)`.
+    pub fn input(&self) -> &DMatrix<T> {
+        &self.input
+    }
+
+    /// State `k` at steps `0 ..= T`, `(n, m · (T + 1))`; step 0 is the initial state.
+    pub fn state(&self, k: usize) -> Option<&DMatrix<T>> {
+        self.states.get(k)
+    }
+
+    /// State `k` after step `t` (`t = 0` is the initial state), `(n, m)`.
+    pub fn state_at(&self, k: usize, t: usize) -> Option<DMatrixView<'_, T>> {
+        let s = self.states.get(k)?;
+        (t <= self.steps).then(|| s.columns(t * self.m, self.m))
+    }
+
+    /// Output `k` of step `t` (`1 ..= T`), `(n, m)`.
+    pub fn output_at(&self, k: usize, t: usize) -> Option<DMatrixView<'_, T>> {
+        let o = self.outputs.get(k)?;
+        (1..=self.steps)
+            .contains(&t)
+            .then(|| o.columns((t - 1) * self.m, self.m))
+    }
+
+    /// Internal slot `k` of step `t` (`1 ..= T`): pre-activations and intermediate values.
+    pub fn slot_at(&self, k: usize, t: usize) -> Option<DMatrixView<'_, T>> {
+        let s = self.slots.get(k)?;
+        (1..=self.steps)
+            .contains(&t)
+            .then(|| s.columns((t - 1) * self.m, self.m))
+    }
+
+    /// State `k` after steps `1 ..= T` as an `(n, m, T)` array, the course's layout.
+    pub fn state_array(&self, k: usize) -> Option<NdArray<T>> {
+        let s = self.states.get(k)?;
+        Some(to_nmt(s.columns(self.m, self.m * self.steps), self.m))
+    }
+
+    /// Output `k` of steps `1 ..= T` as an `(n, m, T)` array.
+    pub fn output_array(&self, k: usize) -> Option<NdArray<T>> {
+        let o = self.outputs.get(k)?;
+        Some(to_nmt(o.columns(0, o.ncols()), self.m))
+    }
+
+    /// The inputs as an `(n_x, m, T)` array.
+    pub fn input_array(&self) -> NdArray<T> {
+        to_nmt(self.input.columns(0, self.input.ncols()), self.m)
+    }
+
+    /// Copies the input sequence and the initial states in.
+    pub(crate) fn load(&mut self, xs: &Sequence<T>, initial: &[&DMatrix<T>]) {
+        self.input.copy_from(xs.data());
+        for (buf, s0) in self.states.iter_mut().zip(initial) {
+            buf.columns_mut(0, self.m).copy_from(*s0);
+        }
+    }
+
+    /// The buffers, for generated kernels.
+    #[doc(hidden)]
+    pub fn parts(&mut self) -> TraceParts<'_, T> {
+        TraceParts {
+            m: self.m,
+            steps: self.steps,
+            input: self.input.as_slice(),
+            states: &mut self.states,
+            outputs: &mut self.outputs,
+            slots: &mut self.slots,
+        }
+    }
+}
+
+/// `(n, m · T)` columns to an `(n, m, T)` C-order array.
+fn to_nmt<T: Real>(cols: DMatrixView<'_, T>, m: usize) -> NdArray<T> {
+    let n = cols.nrows();
+    let steps = cols.ncols() / m.max(1);
+    let mut data = Vec::with_capacity(n * m * steps);
+    for i in 0..n {
+        for j in 0..m {
+            for t in 0..steps {
+                data.push(cols[(i, t * m + j)]);
+            }
+        }
+    }
+    NdArray::new(vec![n, m, steps], data).unwrap_or_else(|_| NdArray::zeros(vec![n, m, steps]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn array_layout_round_trips() {
+        let data: Vec<f64> = (0..24).map(f64::from).collect();
+        let array = NdArray::new(vec![2, 3, 4], data).unwrap();
+        let seq = Sequence::from_array(&array).unwrap();
+        assert_eq!((seq.n_x(), seq.m(), seq.steps()), (2, 3, 4));
+        // x[i][j][t] = (i*3 + j)*4 + t; step 2, example 1, row 1 → (3+1)*4+2 = 18.
+        assert_eq!(seq.step(2).unwrap()[(1, 1)], 18.0);
+        let mut trace = Trace::new(
+            Layout {
+                input: 2,
+                states: vec![],
+                outputs: vec![],
+                slots: vec![],
+            },
+            3,
+            4,
+        );
+        trace.load(&seq, &[]);
+        assert_eq!(trace.input_array(), array);
+    }
+
+    #[test]
+    fn bad_sequences_are_errors() {
+        assert!(matches!(
+            Sequence::<f64>::from_steps(&[]),
+            Err(Error::EmptySequence { .. })
+        ));
+        let err =
+            Sequence::from_steps(&[DMatrix::<f64>::zeros(3, 2), DMatrix::zeros(3, 4)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "step 1 of the sequence must be 3 × 2 like step 0, found 3 × 4"
+        );
+        assert!(matches!(
+            Sequence::new(DMatrix::<f64>::zeros(3, 4), 0),
+            Err(Error::EmptyBatch { .. })
+        ));
+        assert!(Sequence::new(DMatrix::<f64>::zeros(3, 5), 2).is_err());
+    }
+}
