@@ -641,7 +641,7 @@ mod dragon4 {
         let first_exponent = digit_exponent - 1;
         generate_digits(
             s,
-            p.mantissa % 2 == 0,
+            p.mantissa.is_multiple_of(2),
             digit_exponent,
             max_exponent,
             min_exponent,
@@ -684,7 +684,7 @@ mod dragon4 {
             match twice.cmp(&s.scale) {
                 Ordering::Less => true,
                 Ordering::Greater => false,
-                Ordering::Equal => last % 2 == 0,
+                Ordering::Equal => last.is_multiple_of(2),
             }
         } else {
             low

@@ -69,6 +69,11 @@ pub fn view<T: Real>(data: &[T], block: Block) -> DMatrixView<'_, T, U1, Dyn> {
     )
 }
 
+/// The first column of `block` in `data`, as a slice (a vector parameter).
+pub fn column<T>(data: &[T], block: Block) -> &[T] {
+    &data[block.off..block.off + block.rows]
+}
+
 /// A mutable view of `block` in `data`.
 pub fn view_mut<T: Real>(data: &mut [T], block: Block) -> DMatrixViewMut<'_, T, U1, Dyn> {
     let end = block.end().max(block.off);

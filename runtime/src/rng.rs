@@ -136,11 +136,19 @@ impl NumpyRng {
 
     /// An array of standard normal draws in C order, like
     /// `np.random.randn(*shape)`. An empty `shape` gives a 0-d array.
+    ///
+    /// # Panics
+    ///
+    /// If the number of elements overflows `usize`.
     pub fn randn(&mut self, shape: &[usize]) -> NdArray<f64> {
         NdArray::from_fn(shape, || self.standard_normal())
     }
 
     /// An array of uniform draws in `[0, 1)`, like `np.random.rand(*shape)`.
+    ///
+    /// # Panics
+    ///
+    /// If the number of elements overflows `usize`.
     pub fn rand(&mut self, shape: &[usize]) -> NdArray<f64> {
         NdArray::from_fn(shape, || self.next_f64())
     }
@@ -148,6 +156,10 @@ impl NumpyRng {
     /// An array of uniform draws in `[low, high)`, like
     /// `np.random.uniform(low, high, shape)`: each element is
     /// `low + (high - low) * next_f64()`.
+    ///
+    /// # Panics
+    ///
+    /// If the number of elements overflows `usize`.
     pub fn uniform(&mut self, low: f64, high: f64, shape: &[usize]) -> NdArray<f64> {
         let width = high - low;
         NdArray::from_fn(shape, || low + width * self.next_f64())

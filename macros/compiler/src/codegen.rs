@@ -728,8 +728,24 @@ impl Gen<'_> {
         }
     }
 
+    /// The local holding a node's value in a pass: `__v_<name>` for a named
+    /// node (`__v_<name>_<id>` if the name is reused), `__v<id>` otherwise.
     fn value_var(&self, node: NodeId) -> Ident {
-        format_ident!("__v{}", node)
+        match &self.g.labels[node] {
+            Some(l)
+                if self
+                    .g
+                    .labels
+                    .iter()
+                    .filter(|x| x.as_deref() == Some(l))
+                    .count()
+                    == 1 =>
+            {
+                format_ident!("__v_{}", l)
+            }
+            Some(l) => format_ident!("__v_{}_{}", l, node),
+            None => format_ident!("__v{}", node),
+        }
     }
 
     /// The value of `node` inside a pass at `level`, for element `(__i, __j)`.
@@ -746,8 +762,7 @@ impl Gen<'_> {
             Op::Param(k) => {
                 let var = format_ident!("__p{}", k);
                 let block = self.param_block(*k);
-                prelude
-                    .push(quote!(let #var = &self.params[#block.off..#block.off + #block.rows];));
+                prelude.push(quote!(let #var = #cf::kernel::column(&self.params, #block);));
                 quote!(#var[__i])
             }
             Op::Binary(..) | Op::Neg(_) | Op::Func(..) if self.p.level[node] == level => {

@@ -210,6 +210,8 @@ pub struct Graph {
     pub outputs: Vec<Output>,
     /// The statements as written.
     pub equations: Vec<Equation>,
+    /// The name a statement gave each node, if any (the first one).
+    pub labels: Vec<Option<String>>,
 }
 
 impl Graph {

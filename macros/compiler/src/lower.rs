@@ -34,13 +34,21 @@ struct Lowerer<'c> {
     /// For each state: the node of its current value, and where it was assigned.
     state_now: Vec<(NodeId, Option<Span>)>,
     param_used: Vec<bool>,
+    /// Whether each parameter's shape was valid.
+    param_ok: Vec<bool>,
+    /// Whether parsing failed somewhere: then names and uses may be missing,
+    /// and the errors they would cause are not reported.
+    lenient: bool,
     outputs: Vec<Output>,
     equations: Vec<Equation>,
+    /// The node each statement produced, in statement order.
+    equation_nodes: Vec<Option<NodeId>>,
 }
 
 /// Lowers a parsed declaration. Errors are recorded in `cx`; the graph is
 /// returned only when there were none.
 pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
+    let lenient = cx.has_errors();
     let mut lw = Lowerer {
         cx,
         dims: Vec::new(),
@@ -53,8 +61,11 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         names: HashMap::new(),
         state_now: Vec::new(),
         param_used: Vec::new(),
+        param_ok: Vec::new(),
+        lenient,
         outputs: Vec::new(),
         equations: Vec::new(),
+        equation_nodes: Vec::new(),
     };
     lw.declare_dims(&decl.items);
     lw.declare_values(&decl.items);
@@ -69,6 +80,7 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         return None;
     }
     let next_states = lw.state_now.iter().map(|(n, _)| *n).collect();
+    let labels = lw.labels();
     Some(Graph {
         name: decl.name,
         vis: decl.vis,
@@ -81,10 +93,23 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         next_states,
         outputs: lw.outputs,
         equations: lw.equations,
+        labels,
     })
 }
 
 impl Lowerer<'_> {
+    /// The first statement name bound to each node.
+    fn labels(&self) -> Vec<Option<String>> {
+        let mut labels = vec![None; self.nodes.len()];
+        let named = self.equations.iter().zip(&self.equation_nodes);
+        for (eq, node) in named {
+            if let Some(n) = node {
+                labels[*n].get_or_insert_with(|| eq.name.clone());
+            }
+        }
+        labels
+    }
+
     fn declare_dims(&mut self, items: &[Item]) {
         for item in items {
             if let Item::Dims(names) = item {
@@ -163,14 +188,15 @@ impl Lowerer<'_> {
     }
 
     fn declare_param(&mut self, b: &Binding) {
-        let Some(shape) = self.shape(&b.shape) else {
-            return;
-        };
+        let shape = self.shape(&b.shape);
         let index = self.params.len();
         if self.define(&b.name, Name::Param(index)) {
+            // A parameter with a bad shape is still declared, so that its
+            // uses are not reported as unknown names.
+            self.param_ok.push(shape.is_some());
             self.params.push(Decl {
                 name: b.name.clone(),
-                shape,
+                shape: shape.unwrap_or(Shape::Scalar),
             });
             self.param_used.push(false);
         }
@@ -249,6 +275,7 @@ impl Lowerer<'_> {
             _ => self.expr(&stmt.expr),
         };
         let name = stmt.name.to_string();
+        self.equation_nodes.push(value);
         self.equations.push(Equation {
             kind: stmt.kind,
             name: name.clone(),
@@ -355,6 +382,9 @@ impl Lowerer<'_> {
     }
 
     fn check_all_assigned_and_used(&mut self) {
+        if self.lenient {
+            return;
+        }
         for (k, (_, assigned)) in self.state_now.iter().enumerate() {
             if assigned.is_none() {
                 let name = &self.states[k].name;
@@ -407,6 +437,9 @@ impl Lowerer<'_> {
 
     fn name(&mut self, id: &Ident) -> Option<NodeId> {
         let Some(what) = self.names.get(&id.to_string()).copied() else {
+            if self.lenient {
+                return None;
+            }
             let msg = format!(
                 "cannot find `{id}`: it is not a declared input, state, parameter or `let`"
             );
@@ -431,6 +464,9 @@ impl Lowerer<'_> {
 
     fn vector_param(&mut self, k: usize, id: &Ident) -> Option<NodeId> {
         self.param_used[k] = true;
+        if !self.param_ok[k] {
+            return None;
+        }
         let shape = self.params[k].shape.clone();
         if let Shape::Matrix(..) = shape {
             let msg = format!(
@@ -490,6 +526,14 @@ impl Lowerer<'_> {
             return None;
         };
         let x = self.expr(arg)?;
+        if known.is_none() && !self.depends_on_step(x) {
+            let msg = format!(
+                "`softmax({})` does not depend on the input or a state",
+                self.nodes[x].text
+            );
+            self.cx.error(func.span(), msg);
+            return None;
+        }
         match known {
             Some(f) => {
                 Some(self.unary(Op::Func(f, x), x, func.span(), e.to_string(), |v| f.eval(v)))
@@ -568,10 +612,14 @@ impl Lowerer<'_> {
             self.cx.error(span, msg);
             return None;
         }
-        if !self.depends_on_step(x) {
+        let parts = match &self.nodes[x].op {
+            Op::Stack(items) => items.clone(),
+            _ => vec![x],
+        };
+        if let Some(&bad) = parts.iter().find(|p| !self.depends_on_step(**p)) {
             let msg = format!(
-                "the right operand of `@`, `{}`, must depend on the input or a state",
-                self.nodes[x].text
+                "`{}` does not depend on the input or a state; the right operand of `@` must, part by part",
+                self.nodes[bad].text
             );
             self.cx.error(r.span(), msg);
             return None;
@@ -586,6 +634,7 @@ impl Lowerer<'_> {
                 Some(Name::Param(k)) => {
                     self.param_used[k] = true;
                     match self.params[k].shape.clone() {
+                        _ if !self.param_ok[k] => return None,
                         Shape::Matrix(r, c) => return Some((k, r, c)),
                         s => format!(
                             "the vector parameter `{id}` ({})",
@@ -608,6 +657,22 @@ impl Lowerer<'_> {
         None
     }
 
+    /// The name and shape of a matrix parameter written as a bare name.
+    fn matrix_name(&mut self, e: &Expr) -> Option<(String, String)> {
+        let Expr::Name(id) = e else { return None };
+        let Some(Name::Param(k)) = self.names.get(&id.to_string()).copied() else {
+            return None;
+        };
+        let Shape::Matrix(..) = self.params[k].shape else {
+            return None;
+        };
+        self.param_used[k] = true;
+        Some((
+            id.to_string(),
+            self.params[k].shape.display(&self.dim_names),
+        ))
+    }
+
     fn depends_on_step(&self, node: NodeId) -> bool {
         match &self.nodes[node].op {
             Op::Input | Op::State(_) => true,
@@ -621,6 +686,14 @@ impl Lowerer<'_> {
         let mut total = Affine::constant(0);
         let mut ok = true;
         for item in items {
+            if let Some((name, shape)) = self.matrix_name(item) {
+                let msg = format!(
+                    "cannot stack `{name}`: only vectors stack, and it is a matrix ({shape})"
+                );
+                self.cx.error(item.span(), msg);
+                ok = false;
+                continue;
+            }
             let Some(n) = self.expr_any(item) else {
                 ok = false;
                 continue;

@@ -103,6 +103,12 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     } else if look.peek(kw::output) {
         input.parse::<kw::output>()?;
         Item::Stmt(parse_stmt(input, StmtKind::Output, docs)?)
+    } else if look.peek(Ident) && input.peek2(Ident) {
+        let word: Ident = input.parse()?;
+        let msg = format!(
+            "unknown declaration `{word}`; a statement starts with `dims`, `input`, `state`, `param`, `let`, `output` or a state's name"
+        );
+        return Err(syn::Error::new(word.span(), msg));
     } else if look.peek(Ident) {
         Item::Stmt(parse_stmt(input, StmtKind::Assign, docs)?)
     } else {

@@ -1,0 +1,107 @@
+//! The compiler never panics on user input: every malformed declaration
+//! becomes `compile_error!`. These tests mutate a valid declaration (drop one
+//! token, cut it short, swap a name) and check that expansion returns errors
+//! and does not panic.
+
+use proc_macro2::{Delimiter, Group, TokenStream, TokenTree};
+use quote::quote;
+
+fn lstm() -> TokenStream {
+    quote! {
+        /// An LSTM.
+        pub cell Lstm {
+            dims n_x, n_a, n_y;
+            input x: [n_x];
+            state a: [n_a], c: [n_a];
+            param w_f: [n_a, n_a + n_x], b_f: [n_a];
+            param w_i: [n_a, n_a + n_x], b_i: [n_a];
+            param w_c: [n_a, n_a + n_x], b_c: [n_a];
+            param w_o: [n_a, n_a + n_x], b_o: [n_a];
+            param w_y: [n_y, n_a], b_y: [n_y];
+            let z = [a, x];
+            let f = sigmoid(w_f @ z + b_f);
+            let i = sigmoid(w_i @ z + b_i);
+            let c_tilde = tanh(w_c @ z + b_c);
+            c = f * c + i * c_tilde;
+            let o = sigmoid(w_o @ z + b_o);
+            a = o * tanh(c);
+            output y = softmax(w_y @ a + b_y);
+        }
+    }
+}
+
+/// The declaration's tokens with the body's token `k` replaced by `with`.
+fn mutate_body(k: usize, with: Option<TokenTree>) -> TokenStream {
+    let mut outer: Vec<TokenTree> = lstm().into_iter().collect();
+    let Some(TokenTree::Group(body)) = outer.last().cloned() else {
+        unreachable!()
+    };
+    let mut inner: Vec<TokenTree> = body.stream().into_iter().collect();
+    match with {
+        Some(t) => inner[k] = t,
+        None => {
+            inner.remove(k);
+        }
+    }
+    let last = outer.len() - 1;
+    outer[last] = TokenTree::Group(Group::new(Delimiter::Brace, inner.into_iter().collect()));
+    outer.into_iter().collect()
+}
+
+fn body_len() -> usize {
+    let Some(TokenTree::Group(body)) = lstm().into_iter().last() else {
+        unreachable!()
+    };
+    body.stream().into_iter().count()
+}
+
+fn expands_without_panic(tokens: TokenStream) -> String {
+    std::panic::catch_unwind(|| cellforge_compiler::expand(tokens).to_string())
+        .expect("the compiler panicked")
+}
+
+#[test]
+fn the_valid_declaration_compiles() {
+    assert!(!expands_without_panic(lstm()).contains("compile_error"));
+}
+
+#[test]
+fn dropping_any_token_never_panics() {
+    for k in 0..body_len() {
+        expands_without_panic(mutate_body(k, None));
+    }
+}
+
+#[test]
+fn replacing_any_token_never_panics() {
+    let replacements: Vec<TokenTree> = quote!(zz 0 @ ; [] () - 1.5).into_iter().collect();
+    for k in 0..body_len() {
+        for r in &replacements {
+            expands_without_panic(mutate_body(k, Some(r.clone())));
+        }
+    }
+}
+
+#[test]
+fn every_prefix_never_panics() {
+    let all: Vec<TokenTree> = lstm().into_iter().collect();
+    for n in 0..all.len() {
+        let out = expands_without_panic(all[..n].iter().cloned().collect());
+        assert!(
+            out.contains("compile_error"),
+            "prefix of {n} tokens accepted"
+        );
+    }
+    let Some(TokenTree::Group(body)) = all.last() else {
+        unreachable!()
+    };
+    let inner: Vec<TokenTree> = body.stream().into_iter().collect();
+    for n in 0..inner.len() {
+        let mut head: Vec<TokenTree> = all[..all.len() - 1].to_vec();
+        head.push(TokenTree::Group(Group::new(
+            Delimiter::Brace,
+            inner[..n].iter().cloned().collect(),
+        )));
+        expands_without_panic(head.into_iter().collect());
+    }
+}

@@ -1,0 +1,153 @@
+//! Bad input to a cell is an error that names the tensor and both shapes,
+//! never a panic.
+
+use cellforge::cells::lstm::{LstmDims, LstmParams, LstmState};
+use cellforge::prelude::*;
+use nalgebra::{DMatrix, DVector};
+
+fn dims() -> LstmDims {
+    LstmDims {
+        n_x: 3,
+        n_a: 5,
+        n_y: 2,
+    }
+}
+
+fn cell() -> Lstm {
+    Lstm::init(dims(), &mut NumpyRng::new(0)).unwrap()
+}
+
+fn state(m: usize) -> LstmState<f64> {
+    LstmState {
+        a: DMatrix::zeros(5, m),
+        c: DMatrix::zeros(5, m),
+    }
+}
+
+#[test]
+fn input_with_the_wrong_number_of_rows() {
+    let err = cell().step(&DMatrix::zeros(4, 10), &state(10)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input `x` of `Lstm` must be 3 × 10 (n_x × m), found 4 × 10"
+    );
+}
+
+#[test]
+fn state_of_the_wrong_shape() {
+    let bad = LstmState {
+        a: DMatrix::zeros(5, 10),
+        c: DMatrix::zeros(4, 10),
+    };
+    let err = cell().step(&DMatrix::zeros(3, 10), &bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "state `c` of `Lstm` must be 5 × 10 (n_a × m, with m = 10 examples in the input), found 4 × 10"
+    );
+}
+
+#[test]
+fn batches_that_disagree() {
+    let err = cell().step(&DMatrix::zeros(3, 10), &state(8)).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("state `a` of `Lstm` must be 5 × 10"),
+        "{err}"
+    );
+    assert!(err.to_string().ends_with("found 5 × 8"), "{err}");
+}
+
+#[test]
+fn an_empty_sequence_or_batch() {
+    assert!(matches!(
+        Sequence::<f64>::from_steps(&[]),
+        Err(Error::EmptySequence { .. })
+    ));
+    let err = cell().step(&DMatrix::zeros(3, 0), &state(0)).unwrap_err();
+    assert!(matches!(err, Error::EmptyBatch { .. }), "{err}");
+}
+
+#[test]
+fn sequence_steps_of_different_shapes() {
+    let steps = [DMatrix::<f64>::zeros(3, 10), DMatrix::zeros(3, 9)];
+    let err = Sequence::from_steps(&steps).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "step 1 of the sequence must be 3 × 10 like step 0, found 3 × 9"
+    );
+}
+
+#[test]
+fn params_of_the_wrong_shape() {
+    let mut p: LstmParams<f64> = cell().params();
+    p.w_c = DMatrix::zeros(5, 7);
+    let err = Lstm::new(dims(), &p).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parameter `w_c` of `Lstm` must be 5 × 8 ([n_a, n_x + n_a]), found 5 × 7"
+    );
+    let mut p = cell().params();
+    p.b_y = DVector::zeros(3);
+    let err = Lstm::new(dims(), &p).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "parameter `b_y` of `Lstm` must be 2 × 1 ([n_y]), found 3 × 1"
+    );
+}
+
+#[test]
+fn a_zero_dimension() {
+    let err = Lstm::<f64>::zeros(LstmDims {
+        n_x: 3,
+        n_a: 0,
+        n_y: 2,
+    })
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`Lstm`: dimension `n_a` = 0 must be at least 1"
+    );
+}
+
+#[test]
+fn unknown_names_and_steps() {
+    let err = Lstm::<f64>::state_index("h").unwrap_err();
+    assert_eq!(err.to_string(), "no state `h`; the states are a, c");
+    let c = cell();
+    let trace = c
+        .forward(
+            &Sequence::new(DMatrix::zeros(3, 20), 10).unwrap(),
+            &state(10),
+        )
+        .unwrap();
+    assert!(c.output_at(&trace, 0).is_err());
+    assert!(c.state_at(&trace, 3).is_err());
+    assert!(c.state_at(&trace, 2).is_ok());
+}
+
+#[test]
+fn params_round_trip_and_count() {
+    let c = cell();
+    let again = Lstm::new(dims(), &c.params()).unwrap();
+    assert_eq!(again, c);
+    // 4 gates of 5 × 8 weights and 5 biases, and a 2 × 5 output layer with 2 biases.
+    assert_eq!(c.param_count(), 4 * (5 * 8 + 5) + 2 * 5 + 2);
+    assert_eq!(c.param_views().w_f.shape(), (5, 8));
+}
+
+#[test]
+fn a_reused_trace_gives_the_same_numbers() {
+    let c = cell();
+    let mut rng = NumpyRng::new(3);
+    let xs = Sequence::new(rng.randn_matrix(3, 40), 10).unwrap();
+    let fresh = c.forward(&xs, &state(10)).unwrap();
+    let mut reused = c
+        .forward(
+            &Sequence::new(rng.randn_matrix(3, 40), 10).unwrap(),
+            &state(10),
+        )
+        .unwrap();
+    c.forward_into(&xs, &state(10), &mut reused).unwrap();
+    assert_eq!(fresh.state_array(0), reused.state_array(0));
+    assert_eq!(fresh.output_array(0), reused.output_array(0));
+}

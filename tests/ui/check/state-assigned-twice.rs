@@ -1,0 +1,18 @@
+// A state assigned twice is reported on the second assignment, with a note on
+// the first.
+use cellforge::cell;
+
+cell! {
+    pub cell Broken {
+        dims n_x, n_a;
+        input x: [n_x];
+        state a: [n_a];
+        param w: [n_a, n_a + n_x], b: [n_a];
+
+        let g = sigmoid(w @ [a, x] + b);
+        a = g * tanh(a);
+        a = g;
+    }
+}
+
+fn main() {}

@@ -1,0 +1,17 @@
+// A shape has one axis (a vector) or two (a matrix); three axes are
+// reported on the brackets of the shape.
+use cellforge::cell;
+
+cell! {
+    pub cell Broken {
+        dims n_x, n_a;
+        input x: [n_x];
+        state a: [n_a];
+        param w: [n_a, n_a + n_x], b: [n_a, n_x, n_a];
+
+        let g = sigmoid(w @ [a, x] + b);
+        a = g * tanh(a);
+    }
+}
+
+fn main() {}
