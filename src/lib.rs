@@ -2,6 +2,10 @@
 //! macro checks names and shapes at compile time and generates fused code.
 #![warn(missing_docs)]
 
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use cellforge_cells as cells;
 pub use cellforge_macros::cell;
 pub use cellforge_runtime::*;

@@ -27,6 +27,7 @@
 
 use cellforge_macros::cell;
 
+// ANCHOR: declaration
 cell! {
     /// Long short-term memory with a softmax prediction at every step (the
     /// course's Figure 4).
@@ -58,3 +59,4 @@ cell! {
         output y = softmax(w_y @ a + b_y);
     }
 }
+// ANCHOR_END: declaration

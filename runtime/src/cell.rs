@@ -164,14 +164,14 @@ pub trait Cell<T: Real>: Sized {
         let name = Self::SPEC.name;
         let rows = self.describe_rows();
         let m = xs.m();
-        if let Some(&(input, n_x, decl)) = rows.first() {
-            if xs.n_x() != n_x {
-                return Err(Error::Shape {
-                    tensor: format!("input `{input}` of `{name}`"),
-                    expected: format!("{} ({decl} × m)", dims2(n_x, m)),
-                    found: dims2(xs.n_x(), m),
-                });
-            }
+        if let Some(&(input, n_x, decl)) = rows.first()
+            && xs.n_x() != n_x
+        {
+            return Err(Error::Shape {
+                tensor: format!("input `{input}` of `{name}`"),
+                expected: format!("{} ({decl} × m)", dims2(n_x, m)),
+                found: dims2(xs.n_x(), m),
+            });
         }
         let parts = initial.parts();
         for (k, &(state, n, decl)) in rows.iter().skip(1).enumerate() {

@@ -63,7 +63,7 @@ impl<T: Real> Sequence<T> {
                 context: "Sequence".into(),
             });
         }
-        if data.ncols() % m != 0 {
+        if !data.ncols().is_multiple_of(m) {
             return Err(Error::Shape {
                 tensor: "the sequence's data".into(),
                 expected: format!("{} rows × a multiple of m = {m} columns", data.nrows()),

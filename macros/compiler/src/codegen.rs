@@ -50,7 +50,7 @@ impl Gen<'_> {
             let term = if mag == 1 {
                 quote!(__d.#d)
             } else {
-                quote!(#mag * __d.#d)
+                quote!((#mag * __d.#d))
             };
             if coeff > 0 {
                 plus.push(term)
@@ -233,7 +233,7 @@ impl Gen<'_> {
         let dim_strs: Vec<String> = dim_names.iter().map(ToString::to_string).collect();
         let block_sizes = self.p.blocks.iter().map(|b| {
             let (r, c) = (self.len(&b.rows), self.len(&b.cols));
-            quote!(#r * #c)
+            quote!((#r * #c))
         });
         let dims = self.g.dim_names();
         let mut set = Vec::new();

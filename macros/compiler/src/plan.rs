@@ -427,8 +427,8 @@ fn needs_store(g: &Graph, live: &[bool], groups: &[Group], level: &[usize]) -> V
             _ => {}
         }
     }
-    for id in 0..need.len() {
-        need[id] &= is_elementwise(&g.nodes[id].op) || matches!(g.nodes[id].op, Op::Softmax(_));
+    for (n, node) in need.iter_mut().zip(&g.nodes) {
+        *n &= is_elementwise(&node.op) || matches!(node.op, Op::Softmax(_));
     }
     need
 }
@@ -456,10 +456,10 @@ fn phases(
         if is_elementwise(&node.op) {
             let pass = pass_for(&mut passes, level[id], g.len_of(id));
             pass.nodes.push(id);
-            if let Some(l) = &loc[id] {
-                if !matches!(l, Loc::Input | Loc::StatePrev(_)) {
-                    pass.stores.push((id, l.clone()));
-                }
+            if let Some(l) = &loc[id]
+                && !matches!(l, Loc::Input | Loc::StatePrev(_))
+            {
+                pass.stores.push((id, l.clone()));
             }
         }
     }
