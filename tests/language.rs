@@ -1,0 +1,84 @@
+//! Every operation of the language, checked element by element against a
+//! direct computation with nalgebra: a stateless cell (a feed-forward layer),
+//! several outputs, every function, broadcasting numbers and biases, and a
+//! parameter used with two different operands.
+
+use cellforge::prelude::*;
+use cellforge::{Empty, cell};
+use nalgebra::{DMatrix, DVector};
+
+cell! {
+    /// A feed-forward layer with several outputs.
+    pub cell Ops {
+        dims n_x, n_h;
+        input x: [n_x];
+        param w: [n_h, n_x], b: [n_h];
+        let z = w @ x + b;
+        output y1 = relu(z) - hard_sigmoid(z) / 2;
+        output y2 = exp(-identity(z)) * log(1 + sigmoid(z));
+        output p = softmax(z);
+        output t = tanh(2.5 * z) - z;
+    }
+}
+
+cell! {
+    /// A recurrent cell whose weight `w` multiplies both the input and the state.
+    pub cell Tied {
+        dims n;
+        input x: [n];
+        state h: [n];
+        param w: [n, n], u: [n, n];
+        h = tanh(w @ x + w @ h + u @ h);
+    }
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-12 * (1.0 + b.abs())
+}
+
+#[test]
+fn every_operation_matches_a_direct_computation() {
+    let mut rng = NumpyRng::new(7);
+    let dims = OpsDims { n_x: 3, n_h: 4 };
+    let w: DMatrix<f64> = rng.randn_matrix(4, 3);
+    let b: DVector<f64> = rng.randn_matrix::<f64>(4, 1).column(0).into_owned();
+    let cell = Ops::new(dims, &OpsParams { w: w.clone(), b: b.clone() }).unwrap();
+    let x: DMatrix<f64> = rng.randn_matrix(3, 5);
+    let out = cell.step(&x, &Empty::default()).unwrap().output;
+
+    let mut z = &w * &x;
+    for mut col in z.column_iter_mut() {
+        col += &b;
+    }
+    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let hard = |v: f64| (0.2 * v + 0.5).clamp(0.0, 1.0);
+    for j in 0..5 {
+        let col = z.column(j);
+        let max = col.max();
+        let sum: f64 = col.iter().map(|v| (v - max).exp()).sum();
+        for i in 0..4 {
+            let v = z[(i, j)];
+            assert!(close(out.y1[(i, j)], v.max(0.0) - hard(v) / 2.0));
+            assert!(close(out.y2[(i, j)], (-v).exp() * (1.0 + sig(v)).ln()));
+            assert!(close(out.p[(i, j)], (v - max).exp() / sum));
+            assert!(close(out.t[(i, j)], (2.5 * v).tanh() - v));
+        }
+    }
+}
+
+#[test]
+fn a_parameter_shared_by_two_products() {
+    let mut rng = NumpyRng::new(8);
+    let (w, u): (DMatrix<f64>, DMatrix<f64>) = (rng.randn_matrix(3, 3), rng.randn_matrix(3, 3));
+    let cell = Tied::new(TiedDims { n: 3 }, &TiedParams { w: w.clone(), u: u.clone() }).unwrap();
+    let steps: Vec<DMatrix<f64>> = (0..4).map(|_| rng.randn_matrix(3, 2)).collect();
+    let trace = cell
+        .forward(&Sequence::from_steps(&steps).unwrap(), &cell.zero_state(2))
+        .unwrap();
+    let mut h = DMatrix::zeros(3, 2);
+    for x in &steps {
+        h = (&w * x + &w * &h + &u * &h).map(f64::tanh);
+    }
+    let ours = cell.state_at(&trace, 4).unwrap().h;
+    assert!(ours.iter().zip(h.iter()).all(|(a, b)| close(*a, *b)));
+}
