@@ -20,15 +20,42 @@ fn main() -> Result<(), Error> {
     let (w_o, b_o) = pair(5, 8);
     let (w_c, b_c) = pair(5, 8);
     let (w_y, b_y) = pair(2, 5);
-    let params = LstmParams { w_f, b_f, w_i, b_i, w_c, b_c, w_o, b_o, w_y, b_y };
-    let lstm = Lstm::new(LstmDims { n_x: 3, n_a: 5, n_y: 2 }, &params)?;
+    let params = LstmParams {
+        w_f,
+        b_f,
+        w_i,
+        b_i,
+        w_c,
+        b_c,
+        w_o,
+        b_o,
+        w_y,
+        b_y,
+    };
+    let lstm = Lstm::new(
+        LstmDims {
+            n_x: 3,
+            n_a: 5,
+            n_y: 2,
+        },
+        &params,
+    )?;
 
-    let initial = LstmState { a: a0, c: DMatrix::zeros(5, 10) };
+    let initial = LstmState {
+        a: a0,
+        c: DMatrix::zeros(5, 10),
+    };
     let trace = lstm.forward(&Sequence::from_array(&x)?, &initial)?;
 
-    let a = trace.state_array(Lstm::<f64>::state_index("a")?).expect("state a");
-    let c = trace.state_array(Lstm::<f64>::state_index("c")?).expect("state c");
-    let y = trace.output_array(Lstm::<f64>::output_index("y")?).expect("output y");
+    let a = trace
+        .state_array(Lstm::<f64>::state_index("a")?)
+        .expect("state a");
+    let c = trace
+        .state_array(Lstm::<f64>::state_index("c")?)
+        .expect("state c");
+    let y = trace
+        .output_array(Lstm::<f64>::output_index("y")?)
+        .expect("output y");
     let show = |a: &NdArray<f64>, i: &[usize]| a.at(i).map(|v| v.to_string()).unwrap_or_default();
     println!("a[4][3][6] = {}", show(&a, &[4, 3, 6]));
     println!("a.shape = {}", a.shape_string());

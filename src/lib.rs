@@ -14,5 +14,7 @@ pub use cellforge_runtime::*;
 pub mod prelude {
     pub use cellforge_cells::{Gru, Lstm, Rnn};
     pub use cellforge_macros::cell;
-    pub use cellforge_runtime::{Cell, Error, NdArray, NumpyRng, Real, Sequence, Tensors, Trace};
+    pub use cellforge_runtime::{
+        Cell, Error, Gradients, NdArray, NumpyRng, Real, Sequence, Tensors, Trace, Upstream,
+    };
 }

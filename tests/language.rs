@@ -42,7 +42,14 @@ fn every_operation_matches_a_direct_computation() {
     let dims = OpsDims { n_x: 3, n_h: 4 };
     let w: DMatrix<f64> = rng.randn_matrix(4, 3);
     let b: DVector<f64> = rng.randn_matrix::<f64>(4, 1).column(0).into_owned();
-    let cell = Ops::new(dims, &OpsParams { w: w.clone(), b: b.clone() }).unwrap();
+    let cell = Ops::new(
+        dims,
+        &OpsParams {
+            w: w.clone(),
+            b: b.clone(),
+        },
+    )
+    .unwrap();
     let x: DMatrix<f64> = rng.randn_matrix(3, 5);
     let out = cell.step(&x, &Empty::default()).unwrap().output;
 
@@ -70,7 +77,14 @@ fn every_operation_matches_a_direct_computation() {
 fn a_parameter_shared_by_two_products() {
     let mut rng = NumpyRng::new(8);
     let (w, u): (DMatrix<f64>, DMatrix<f64>) = (rng.randn_matrix(3, 3), rng.randn_matrix(3, 3));
-    let cell = Tied::new(TiedDims { n: 3 }, &TiedParams { w: w.clone(), u: u.clone() }).unwrap();
+    let cell = Tied::new(
+        TiedDims { n: 3 },
+        &TiedParams {
+            w: w.clone(),
+            u: u.clone(),
+        },
+    )
+    .unwrap();
     let steps: Vec<DMatrix<f64>> = (0..4).map(|_| rng.randn_matrix(3, 2)).collect();
     let trace = cell
         .forward(&Sequence::from_steps(&steps).unwrap(), &cell.zero_state(2))

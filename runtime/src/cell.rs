@@ -2,6 +2,7 @@
 //! step and sequence runs written once for all cells.
 
 use crate::Real;
+use crate::backward::{BackwardLayout, Gradients, Upstream};
 use crate::error::{Error, dims2};
 use crate::sequence::{Layout, Sequence, Trace};
 use nalgebra::DMatrix;
@@ -86,6 +87,29 @@ pub trait Cell<T: Real>: Sized {
     /// `(name, rows, shape as declared)`.
     fn describe_rows(&self) -> Vec<(&'static str, usize, &'static str)>;
 
+    /// The sizes of the backward buffers for this cell's dimensions.
+    fn backward_layout(&self) -> BackwardLayout;
+
+    /// Where each parameter lives in the flat storage, in declaration order.
+    fn param_slots(&self) -> Vec<ParamSlot>;
+
+    /// All parameters in one slice, in storage order.
+    fn flat_params(&self) -> &[T];
+
+    /// All parameters in one mutable slice, in storage order.
+    fn flat_params_mut(&mut self) -> &mut [T];
+
+    /// Computes the backward of step `t`: reads the gradients of the states
+    /// after the step and of its outputs, adds to the gradients of the
+    /// states before it, of its input and of the vector parameters.
+    #[doc(hidden)]
+    fn backward_step(&self, trace: &Trace<T>, grads: &mut Gradients<T>, t: usize);
+
+    /// After all steps: the weight gradients (one product per operand part
+    /// over all steps) and the input gradients of hoisted products.
+    #[doc(hidden)]
+    fn backward_finish(&self, trace: &Trace<T>, grads: &mut Gradients<T>);
+
     /// Computes, for all steps at once, the products that depend only on the input.
     #[doc(hidden)]
     fn hoist(&self, trace: &mut Trace<T>);
@@ -159,6 +183,63 @@ pub trait Cell<T: Real>: Sized {
         Ok(())
     }
 
+    /// Backpropagation through time over a whole run: given the loss's
+    /// gradients with respect to every step's states and outputs, returns the
+    /// gradients of every parameter, every step's input and the initial states.
+    fn backward(&self, trace: &Trace<T>, upstream: &Upstream<T>) -> Result<Gradients<T>, Error> {
+        self.backward_window(trace, upstream, None)
+    }
+
+    /// Truncated backpropagation through time: the sequence is cut into
+    /// windows of `window` steps and no gradient flows from one window into
+    /// the states of the one before.
+    fn backward_truncated(
+        &self,
+        trace: &Trace<T>,
+        upstream: &Upstream<T>,
+        window: usize,
+    ) -> Result<Gradients<T>, Error> {
+        if window == 0 {
+            return Err(Error::Dim {
+                cell: Self::SPEC.name,
+                dim: "window",
+                value: 0,
+                reason: "must be at least 1 step",
+            });
+        }
+        self.backward_window(trace, upstream, Some(window))
+    }
+
+    /// Backpropagation through time, whole or in windows.
+    fn backward_window(
+        &self,
+        trace: &Trace<T>,
+        upstream: &Upstream<T>,
+        window: Option<usize>,
+    ) -> Result<Gradients<T>, Error> {
+        if !trace.fits(&self.layout(), trace.m(), trace.steps()) {
+            return Err(Error::Shape {
+                tensor: format!("the trace given to `{}`::backward", Self::SPEC.name),
+                expected: "a trace of a run of this cell".into(),
+                found: "a trace of buffers of other sizes".into(),
+            });
+        }
+        upstream.check(trace)?;
+        let count = self.flat_params().len();
+        let mut grads = Gradients::start(trace, upstream, &self.backward_layout(), count);
+        for t in (0..trace.steps()).rev() {
+            self.backward_step(trace, &mut grads, t);
+            if let Some(k) = window
+                && t > 0
+                && t % k == 0
+            {
+                grads.cut_at(upstream, t);
+            }
+        }
+        self.backward_finish(trace, &mut grads);
+        Ok(grads)
+    }
+
     /// Checks the input rows and every state's shape against this cell.
     fn check_inputs(&self, xs: &Sequence<T>, initial: &Self::State) -> Result<(), Error> {
         let name = Self::SPEC.name;
@@ -226,6 +307,39 @@ pub trait Cell<T: Real>: Sized {
     /// The index of an output by name.
     fn output_index(name: &str) -> Result<usize, Error> {
         lookup("output", name, Self::SPEC.outputs)
+    }
+}
+
+/// Where one parameter lives in a cell's flat storage: element `(i, j)` is
+/// at `offset + i + j * ld`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSlot {
+    /// The parameter's name.
+    pub name: &'static str,
+    /// Rows (the length, for a vector).
+    pub rows: usize,
+    /// Columns (1 for a vector).
+    pub cols: usize,
+    /// Index of element `(0, 0)`.
+    pub offset: usize,
+    /// Distance between columns.
+    pub ld: usize,
+}
+
+impl ParamSlot {
+    /// The flat index of element `(i, j)`.
+    pub fn index(&self, i: usize, j: usize) -> usize {
+        self.offset + i + j * self.ld
+    }
+
+    /// Every flat index of the parameter, column by column.
+    pub fn indices(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.cols).flat_map(move |j| (0..self.rows).map(move |i| self.index(i, j)))
+    }
+
+    /// The parameter as a matrix, read from a flat slice in this layout.
+    pub fn matrix<T: Real>(&self, flat: &[T]) -> DMatrix<T> {
+        DMatrix::from_fn(self.rows, self.cols, |i, j| flat[self.index(i, j)])
     }
 }
 

@@ -88,12 +88,94 @@ pub fn view_mut<T: Real>(data: &mut [T], block: Block) -> DMatrixViewMut<'_, T, 
 
 /// `c = a · b + beta · c` on blocks of slices (one call to the matrix product).
 pub fn gemm<T: Real>(c: &mut [T], cb: Block, a: &[T], ab: Block, b: &[T], bb: Block, beta: T) {
-    if cb.rows == 0 || cb.cols == 0 {
+    gemm_t(c, cb, a, ab, false, b, bb, false, beta);
+}
+
+/// `c = op(a) · op(b) + beta · c`, where `op` transposes when asked (by
+/// swapping strides, without a copy): one call to `matrixmultiply`.
+///
+/// # Panics
+/// When the blocks do not fit their slices or their shapes do not chain;
+/// generated code computes them from validated dimensions.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_t<T: Real>(
+    c: &mut [T],
+    cb: Block,
+    a: &[T],
+    ab: Block,
+    ta: bool,
+    b: &[T],
+    bb: Block,
+    tb: bool,
+    beta: T,
+) {
+    let (m, k, rsa, csa) = oriented(ab, ta);
+    let (k2, n, rsb, csb) = oriented(bb, tb);
+    assert!(
+        m == cb.rows && n == cb.cols && k == k2,
+        "gemm: {m}×{k} · {k2}×{n} into {}×{}",
+        cb.rows,
+        cb.cols
+    );
+    if m == 0 || n == 0 {
         return;
     }
-    let a = view(a, ab);
-    let b = view(b, bb);
-    view_mut(c, cb).gemm(T::one(), &a, &b, beta);
+    assert!(
+        cb.end() <= c.len() && (k == 0 || (ab.end() <= a.len() && bb.end() <= b.len())),
+        "gemm: block outside its slice"
+    );
+    let a_ptr = a[ab.off.min(a.len())..].as_ptr();
+    let b_ptr = b[bb.off.min(b.len())..].as_ptr();
+    let c_ptr = c[cb.off..].as_mut_ptr();
+    // SAFETY: every block was checked to lie inside its slice, and `c` is a
+    // unique borrow, so it overlaps neither `a` nor `b`.
+    unsafe {
+        T::gemm_raw(
+            m,
+            k,
+            n,
+            a_ptr,
+            rsa,
+            csa,
+            b_ptr,
+            rsb,
+            csb,
+            beta,
+            c_ptr,
+            1,
+            cb.ld.max(1) as isize,
+        );
+    }
+}
+
+/// `(rows, cols, row stride, column stride)` of a block, transposed or not.
+fn oriented(block: Block, trans: bool) -> (usize, usize, isize, isize) {
+    let ld = block.ld.max(1) as isize;
+    if trans {
+        (block.cols, block.rows, ld, 1)
+    } else {
+        (block.rows, block.cols, 1, ld)
+    }
+}
+
+/// Adds the gradient of the softmax input to `ga`, given the softmax output
+/// `y` and the gradient `gy` of the output: `ga += y ⊙ (gy − Σ gy ⊙ y)`.
+pub fn softmax_backward<T: Real>(y: &[T], gy: &[T], ga: &mut [T]) {
+    let dot = y
+        .iter()
+        .zip(gy)
+        .fold(T::zero(), |acc, (&y, &g)| acc + y * g);
+    for ((a, &y), &g) in ga.iter_mut().zip(y).zip(gy) {
+        *a += y * (g - dot);
+    }
+}
+
+/// Splits a state-gradient buffer of `m · (T + 1)` columns into the columns
+/// of step `t` (written) and of step `t + 1` (read).
+pub fn adjoint_pair<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> (&mut [T], &[T]) {
+    let width = rows * m;
+    let (prev, next) = data.split_at_mut((t + 1) * width);
+    (&mut prev[t * width..], &next[..width])
 }
 
 /// Softmax of `src` into `dst` (same length), shifted by the maximum so that
@@ -163,6 +245,17 @@ pub fn hard_sigmoid<T: Real>(x: T) -> T {
     }
 }
 
+/// The slope of Keras's hard sigmoid at `x`: 0.2 inside `(−2.5, 2.5)`, 0 outside.
+#[inline(always)]
+pub fn hard_sigmoid_slope<T: Real>(x: T) -> T {
+    let y = <T as Real>::from_f64(0.2) * x + <T as Real>::from_f64(0.5);
+    if y > T::zero() && y < T::one() {
+        <T as Real>::from_f64(0.2)
+    } else {
+        T::zero()
+    }
+}
+
 /// Splits a state buffer of `m · (T + 1)` columns into the columns of step
 /// `t` (read) and of step `t + 1` (written).
 pub fn state_pair<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> (&[T], &mut [T]) {
@@ -208,6 +301,46 @@ mod tests {
         let expected = full.rows(1, 2) * bm;
         for (k, v) in c.iter().enumerate() {
             assert_eq!(*v, expected[k] + 1.0);
+        }
+    }
+
+    #[test]
+    fn transposed_products_need_no_copy() {
+        // c (2 × 2) = aᵀ · bᵀ with a 3 × 2 and b 2 × 3, both column-major.
+        let a: Vec<f64> = (0..6).map(f64::from).collect();
+        let b: Vec<f64> = (0..6).map(|v| f64::from(v) + 1.0).collect();
+        let mut c = vec![0.0; 4];
+        gemm_t(
+            &mut c,
+            Block::dense(0, 2, 2),
+            &a,
+            Block::dense(0, 3, 2),
+            true,
+            &b,
+            Block::dense(0, 2, 3),
+            true,
+            0.0,
+        );
+        let am = nalgebra::DMatrix::from_column_slice(3, 2, &a);
+        let bm = nalgebra::DMatrix::from_column_slice(2, 3, &b);
+        let expected = am.transpose() * bm.transpose();
+        assert_eq!(c, expected.as_slice());
+    }
+
+    #[test]
+    fn softmax_backward_is_the_jacobian_product() {
+        let src = [0.3f64, -1.2, 2.0];
+        let mut y = [0.0; 3];
+        softmax(&src, &mut y);
+        let gy = [0.5, -0.25, 1.5];
+        let mut ga = [0.0; 3];
+        softmax_backward(&y, &gy, &mut ga);
+        // Jacobian of softmax: J_ij = y_i (δ_ij − y_j); ga = Jᵀ gy.
+        for i in 0..3 {
+            let expected: f64 = (0..3)
+                .map(|j| gy[j] * y[j] * (if i == j { 1.0 } else { 0.0 } - y[i]))
+                .sum();
+            assert!((ga[i] - expected).abs() < 1e-15);
         }
     }
 

@@ -4,8 +4,10 @@
 #![warn(missing_docs)]
 
 pub mod array;
+pub mod backward;
 pub mod cell;
 pub mod error;
+pub mod gradcheck;
 #[doc(hidden)]
 pub mod kernel;
 pub mod rng;
@@ -13,8 +15,10 @@ pub mod scalar;
 pub mod sequence;
 
 pub use array::NdArray;
-pub use cell::{Cell, CellSpec, Empty, StepResult, Tensors};
+pub use backward::{BackwardLayout, Gradients, Upstream};
+pub use cell::{Cell, CellSpec, Empty, ParamSlot, StepResult, Tensors};
 pub use error::Error;
+pub use gradcheck::{GradCheck, TensorCheck};
 pub use rng::NumpyRng;
 pub use scalar::Real;
 pub use sequence::{Layout, Sequence, Trace};
@@ -22,9 +26,13 @@ pub use sequence::{Layout, Sequence, Trace};
 /// What generated code refers to, through `::cellforge::__private`.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::backward::GradParts;
     pub use crate::cell::check_param;
     pub use crate::kernel;
-    pub use crate::sequence::TraceParts;
-    pub use crate::{Cell, CellSpec, Empty, Error, Layout, NumpyRng, Real, Tensors, Trace};
+    pub use crate::sequence::{TraceParts, TraceRefs};
+    pub use crate::{
+        BackwardLayout, Cell, CellSpec, Empty, Error, Gradients, Layout, NumpyRng, ParamSlot, Real,
+        Tensors, Trace,
+    };
     pub use nalgebra;
 }

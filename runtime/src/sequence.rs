@@ -140,6 +140,17 @@ pub struct TraceParts<'a, T> {
     pub slots: &'a mut [DMatrix<T>],
 }
 
+/// Read-only access to a trace's buffers, for generated kernels.
+#[doc(hidden)]
+pub struct TraceRefs<'a, T> {
+    pub m: usize,
+    pub steps: usize,
+    pub input: &'a [T],
+    pub states: &'a [DMatrix<T>],
+    pub outputs: &'a [DMatrix<T>],
+    pub slots: &'a [DMatrix<T>],
+}
+
 impl<T: Real> Trace<T> {
     /// Buffers for `steps` steps of `m` examples.
     pub fn new(layout: Layout, m: usize, steps: usize) -> Self {
@@ -239,6 +250,34 @@ impl<T: Real> Trace<T> {
         }
     }
 
+    /// Number of states.
+    pub fn state_count(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Number of outputs.
+    pub fn output_count(&self) -> usize {
+        self.outputs.len()
+    }
+
+    /// Output `k` of steps `1 ..= T`, `(n, m · T)`.
+    pub fn output(&self, k: usize) -> Option<&DMatrix<T>> {
+        self.outputs.get(k)
+    }
+
+    /// The buffers, read-only, for generated kernels.
+    #[doc(hidden)]
+    pub fn parts_ref(&self) -> TraceRefs<'_, T> {
+        TraceRefs {
+            m: self.m,
+            steps: self.steps,
+            input: self.input.as_slice(),
+            states: &self.states,
+            outputs: &self.outputs,
+            slots: &self.slots,
+        }
+    }
+
     /// The buffers, for generated kernels.
     #[doc(hidden)]
     pub fn parts(&mut self) -> TraceParts<'_, T> {
@@ -254,7 +293,7 @@ impl<T: Real> Trace<T> {
 }
 
 /// `(n, m · T)` columns to an `(n, m, T)` C-order array.
-fn to_nmt<T: Real>(cols: DMatrixView<'_, T>, m: usize) -> NdArray<T> {
+pub(crate) fn to_nmt<T: Real>(cols: DMatrixView<'_, T>, m: usize) -> NdArray<T> {
     let n = cols.nrows();
     let steps = cols.ncols() / m.max(1);
     let mut data = Vec::with_capacity(n * m * steps);

@@ -1,7 +1,10 @@
 //! Code generation: the cell type, its dims, params, state and output types,
 //! and its implementation of the runtime's `Cell` trait, from a [`Plan`].
 
+use crate::adjoint::BackPlan;
 use crate::graph::{Bin, Graph, NodeId, Op};
+
+mod backward;
 use crate::plan::{Component, Group, Loc, Pass, Plan};
 use crate::render;
 use crate::shape::{Affine, Shape};
@@ -9,10 +12,11 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
 /// Generates the items of a checked, planned cell.
-pub fn generate(g: &Graph, p: &Plan) -> TokenStream {
+pub fn generate(g: &Graph, p: &Plan, b: &BackPlan) -> TokenStream {
     let cx = Gen {
         g,
         p,
+        b,
         cf: quote!(::cellforge::__private),
     };
     let types = cx.types();
@@ -28,6 +32,7 @@ pub fn generate(g: &Graph, p: &Plan) -> TokenStream {
 struct Gen<'a> {
     g: &'a Graph,
     p: &'a Plan,
+    b: &'a BackPlan,
     cf: TokenStream,
 }
 
@@ -150,6 +155,15 @@ impl Gen<'_> {
             let n = &p.name;
             quote!(#[doc = #doc] pub #n: #cf::nalgebra::DMatrixView<'a, T, #cf::nalgebra::U1, #cf::nalgebra::Dyn>)
         });
+        // A cell without parameters still needs its type parameters used.
+        let (marker, view_marker) = if self.g.params.is_empty() {
+            (
+                quote!(#[doc(hidden)] pub __marker: ::core::marker::PhantomData<T>,),
+                quote!(#[doc(hidden)] pub __marker: ::core::marker::PhantomData<&'a T>,),
+            )
+        } else {
+            (quote!(), quote!())
+        };
         let params_doc = format!("The parameters of [`{name}`], by name, as owned matrices.");
         let view_doc = format!("The parameters of [`{name}`], by name, as views into its storage.");
         quote! {
@@ -157,12 +171,14 @@ impl Gen<'_> {
             #[derive(Clone, Debug, PartialEq)]
             #vis struct #params_ty<T: #cf::Real = f64> {
                 #(#fields,)*
+                #marker
             }
 
             #[doc = #view_doc]
             #[derive(Clone, Debug)]
             #vis struct #view_ty<'a, T: #cf::Real = f64> {
                 #(#view_fields,)*
+                #view_marker
             }
         }
     }
@@ -237,7 +253,13 @@ impl Gen<'_> {
         });
         let dims = self.g.dim_names();
         let mut set = Vec::new();
+        let marker_init = if self.g.params.is_empty() {
+            quote!(__marker: ::core::marker::PhantomData,)
+        } else {
+            quote!()
+        };
         let mut get = Vec::new();
+        let mut get_grads = Vec::new();
         let mut views = Vec::new();
         let mut init = Vec::new();
         for (k, p) in self.g.params.iter().enumerate() {
@@ -258,11 +280,16 @@ impl Gen<'_> {
                     __v.copy_from(&params.#n);
                 }
             });
+            let owned_grad = match p.shape {
+                Shape::Matrix(..) => quote!(#cf::kernel::view(__flat, #block).into_owned()),
+                _ => quote!(#cf::kernel::view(__flat, #block).column(0).into_owned()),
+            };
             let owned = match p.shape {
                 Shape::Matrix(..) => quote!(#cf::kernel::view(&self.params, #block).into_owned()),
                 _ => quote!(#cf::kernel::view(&self.params, #block).column(0).into_owned()),
             };
             get.push(quote!(#n: #owned));
+            get_grads.push(quote!(#n: #owned_grad));
             views.push(quote!(#n: #cf::kernel::view(&self.params, #block)));
             if let Shape::Matrix(..) = p.shape {
                 init.push(quote! {{
@@ -329,23 +356,20 @@ impl Gen<'_> {
                 /// A copy of the parameters, by name.
                 pub fn params(&self) -> #params_ty<T> {
                     let (__d, __offsets) = (&self.dims, self.offsets);
-                    #params_ty { #(#get,)* }
+                    #params_ty { #(#get,)* #marker_init }
                 }
 
                 /// The parameters, by name, as views into the cell's storage.
                 pub fn param_views(&self) -> #view_ty<'_, T> {
                     let (__d, __offsets) = (&self.dims, self.offsets);
-                    #view_ty { #(#views,)* }
+                    #view_ty { #(#views,)* #marker_init }
                 }
 
-                /// All parameters in one slice, in storage order.
-                pub fn flat_params(&self) -> &[T] {
-                    &self.params
-                }
-
-                /// All parameters in one mutable slice, in storage order.
-                pub fn flat_params_mut(&mut self) -> &mut [T] {
-                    &mut self.params
+                /// The gradients of the parameters from a backward pass, by name.
+                pub fn param_grads(&self, grads: &#cf::Gradients<T>) -> #params_ty<T> {
+                    let (__d, __offsets) = (&self.dims, self.offsets);
+                    let __flat = grads.params();
+                    #params_ty { #(#get_grads,)* #marker_init }
                 }
 
                 /// The number of scalar parameters.
@@ -413,6 +437,22 @@ impl Gen<'_> {
                 let text = s.display(&dims).trim_matches(['[', ']']).to_string();
                 quote!((#n, #len, #text))
             });
+        let group_lens = self.p.groups.iter().map(|g| self.len(&g.rows));
+        let scratch_lens = self.b.scratch.iter().map(|r| self.len(r));
+        let slots = self.g.params.iter().enumerate().map(|(k, p)| {
+            let name = p.name.to_string();
+            let block = self.param_block(k);
+            let cols = match &p.shape {
+                Shape::Matrix(_, c) => self.len(c),
+                _ => quote!(1usize),
+            };
+            quote! {{
+                let __b = #block;
+                #cf::ParamSlot { name: #name, rows: __b.rows, cols: #cols, offset: __b.off, ld: __b.ld }
+            }}
+        });
+        let backward_step = self.backward_step();
+        let backward_finish = self.backward_finish();
         let hoist = self.hoist_body();
         let step = self.step_body();
         quote! {
@@ -444,6 +484,37 @@ impl Gen<'_> {
                 fn describe_rows(&self) -> ::std::vec::Vec<(&'static str, usize, &'static str)> {
                     let __d = &self.dims;
                     ::std::vec![#(#describe),*]
+                }
+
+                fn backward_layout(&self) -> #cf::BackwardLayout {
+                    let __d = &self.dims;
+                    #cf::BackwardLayout {
+                        groups: ::std::vec![#(#group_lens),*],
+                        scratch: ::std::vec![#(#scratch_lens),*],
+                    }
+                }
+
+                fn param_slots(&self) -> ::std::vec::Vec<#cf::ParamSlot> {
+                    let (__d, __offsets) = (&self.dims, self.offsets);
+                    ::std::vec![#(#slots),*]
+                }
+
+                fn flat_params(&self) -> &[T] {
+                    &self.params
+                }
+
+                fn flat_params_mut(&mut self) -> &mut [T] {
+                    &mut self.params
+                }
+
+                #[allow(unused_variables, unused_mut, clippy::identity_op, clippy::erasing_op, clippy::needless_range_loop)]
+                fn backward_step(&self, trace: &#cf::Trace<T>, grads: &mut #cf::Gradients<T>, __t: usize) {
+                    #backward_step
+                }
+
+                #[allow(unused_variables, clippy::identity_op, clippy::erasing_op)]
+                fn backward_finish(&self, trace: &#cf::Trace<T>, grads: &mut #cf::Gradients<T>) {
+                    #backward_finish
                 }
 
                 #[allow(unused_variables, clippy::identity_op, clippy::erasing_op)]
@@ -778,23 +849,21 @@ impl Gen<'_> {
         }
     }
 
-    fn pass(&self, pass: &Pass) -> TokenStream {
+    /// The `let` of each element-wise node of a pass, computing its value
+    /// for element `(__i, __j)`.
+    fn lets(
+        &self,
+        nodes: &[NodeId],
+        level: usize,
+        prelude: &mut Vec<TokenStream>,
+    ) -> Vec<TokenStream> {
         let cf = &self.cf;
-        let level = pass
-            .nodes
-            .first()
-            .or(pass.stores.first().map(|(n, _)| n))
-            .map_or(0, |n| self.p.level[*n]);
-        let mut prelude = Vec::new();
         let mut lets = Vec::new();
-        for &node in &pass.nodes {
+        for &node in nodes {
             let v = self.value_var(node);
             let expr = match &self.g.nodes[node].op {
                 Op::Binary(op, a, b) => {
-                    let (a, b) = (
-                        self.read(*a, level, &mut prelude),
-                        self.read(*b, level, &mut prelude),
-                    );
+                    let (a, b) = (self.read(*a, level, prelude), self.read(*b, level, prelude));
                     match op {
                         Bin::Add => quote!(#a + #b),
                         Bin::Sub => quote!(#a - #b),
@@ -803,11 +872,11 @@ impl Gen<'_> {
                     }
                 }
                 Op::Neg(a) => {
-                    let a = self.read(*a, level, &mut prelude);
+                    let a = self.read(*a, level, prelude);
                     quote!(-#a)
                 }
                 Op::Func(f, a) => {
-                    let a = self.read(*a, level, &mut prelude);
+                    let a = self.read(*a, level, prelude);
                     let f = ident(f.name());
                     quote!(#cf::kernel::#f(#a))
                 }
@@ -815,6 +884,17 @@ impl Gen<'_> {
             };
             lets.push(quote!(let #v: T = #expr;));
         }
+        lets
+    }
+
+    fn pass(&self, pass: &Pass) -> TokenStream {
+        let level = pass
+            .nodes
+            .first()
+            .or(pass.stores.first().map(|(n, _)| n))
+            .map_or(0, |n| self.p.level[*n]);
+        let mut prelude = Vec::new();
+        let lets = self.lets(&pass.nodes, level, &mut prelude);
         let stores: Vec<TokenStream> = pass
             .stores
             .iter()

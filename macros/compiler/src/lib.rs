@@ -7,6 +7,7 @@
 //! turns every error into a spanned `compile_error!`.
 #![warn(missing_docs)]
 
+pub mod adjoint;
 pub mod ast;
 pub mod codegen;
 pub mod ctxt;
@@ -27,6 +28,8 @@ pub struct Compiled {
     pub graph: graph::Graph,
     /// How a step is computed.
     pub plan: plan::Plan,
+    /// How its backward is computed.
+    pub back: adjoint::BackPlan,
 }
 
 /// Parses, checks and plans a declaration, reporting all mistakes at once.
@@ -38,7 +41,8 @@ pub fn compile(input: TokenStream) -> Result<Compiled, (Errors, Option<syn::Iden
     match (cx.finish(()), graph) {
         (Ok(()), Some(graph)) => {
             let plan = plan::plan(&graph);
-            Ok(Compiled { graph, plan })
+            let back = adjoint::differentiate(&graph, &plan);
+            Ok(Compiled { graph, plan, back })
         }
         (Err(errors), _) => Err((errors, name)),
         (Ok(()), None) => Err((Errors(Vec::new()), name)),
@@ -49,7 +53,7 @@ pub fn compile(input: TokenStream) -> Result<Compiled, (Errors, Option<syn::Iden
 /// plus a stub of the cell type so that uses of it do not cascade.
 pub fn expand(input: TokenStream) -> TokenStream {
     match compile(input) {
-        Ok(c) => codegen::generate(&c.graph, &c.plan),
+        Ok(c) => codegen::generate(&c.graph, &c.plan, &c.back),
         Err((errors, name)) => {
             let errors = errors.to_compile_errors();
             let stub = name.map(|n| {

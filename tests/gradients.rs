@@ -1,0 +1,206 @@
+//! Every derived gradient of every cell against central finite differences
+//! in f64: every parameter, every input and every initial state, at several
+//! sizes (including n = 1 and a batch of one), with a random linear loss on
+//! all states and outputs and with a cross-entropy loss through the softmax
+//! output.
+
+use cellforge::cells::gru::GruDims;
+use cellforge::cells::lstm::LstmDims;
+use cellforge::cells::rnn::RnnDims;
+use cellforge::gradcheck::{CrossEntropyLoss, LinearLoss, Loss, check_gradients};
+use cellforge::prelude::*;
+use nalgebra::DMatrix;
+
+/// (n_x, n_a, n_y, m, T)
+const SIZES: [(usize, usize, usize, usize, usize); 4] = [
+    (1, 1, 1, 1, 1),
+    (3, 5, 2, 4, 4),
+    (2, 3, 4, 1, 6),
+    (4, 1, 3, 2, 3),
+];
+
+fn randomise<C: Cell<f64>>(cell: &mut C, rng: &mut NumpyRng) {
+    for p in cell.flat_params_mut() {
+        *p = 0.7 * rng.standard_normal();
+    }
+}
+
+fn inputs<C: Cell<f64>>(
+    cell: &C,
+    n_x: usize,
+    m: usize,
+    t: usize,
+    rng: &mut NumpyRng,
+) -> (Sequence<f64>, C::State) {
+    let xs = Sequence::new(rng.randn_matrix(n_x, m * t), m).unwrap();
+    let parts: Vec<DMatrix<f64>> = cell
+        .layout()
+        .states
+        .iter()
+        .map(|&n| rng.randn_matrix(n, m))
+        .collect();
+    (xs, C::State::from_parts(parts))
+}
+
+fn losses(
+    trace: &Trace<f64>,
+    n_y: usize,
+    rng: &mut NumpyRng,
+) -> Vec<(&'static str, Box<dyn Loss>)> {
+    let labels = (0..trace.steps())
+        .map(|_| {
+            (0..trace.m())
+                .map(|_| (rng.next_u32() as usize) % n_y)
+                .collect()
+        })
+        .collect();
+    vec![
+        ("linear", Box::new(LinearLoss::random(trace, rng))),
+        (
+            "cross-entropy",
+            Box::new(CrossEntropyLoss { output: 0, labels }),
+        ),
+    ]
+}
+
+fn check_all<C: Cell<f64> + Clone>(make: impl Fn(usize, usize, usize) -> C, seed: u32) {
+    let mut rng = NumpyRng::new(seed);
+    for (n_x, n_a, n_y, m, t) in SIZES {
+        let mut cell = make(n_x, n_a, n_y);
+        randomise(&mut cell, &mut rng);
+        let (xs, s0) = inputs(&cell, n_x, m, t, &mut rng);
+        let trace = cell.forward(&xs, &s0).unwrap();
+        for (name, loss) in losses(&trace, n_y, &mut rng) {
+            let report = check_gradients(&cell, &xs, &s0, loss.as_ref(), 1e-4).unwrap();
+            assert!(
+                report.worst() < 1e-7,
+                "{} with the {name} loss at n_x={n_x} n_a={n_a} n_y={n_y} m={m} T={t}:\n{report}",
+                C::SPEC.name
+            );
+            let expected = cell.param_slots().len() + 1 + C::SPEC.states.len();
+            assert_eq!(report.tensors.len(), expected);
+        }
+    }
+}
+
+#[test]
+fn rnn_gradients() {
+    check_all(
+        |n_x, n_a, n_y| Rnn::zeros(RnnDims { n_x, n_a, n_y }).unwrap(),
+        11,
+    );
+}
+
+#[test]
+fn lstm_gradients() {
+    check_all(
+        |n_x, n_a, n_y| Lstm::zeros(LstmDims { n_x, n_a, n_y }).unwrap(),
+        12,
+    );
+}
+
+#[test]
+fn gru_gradients() {
+    check_all(
+        |n_x, n_a, n_y| Gru::zeros(GruDims { n_x, n_a, n_y }).unwrap(),
+        13,
+    );
+}
+
+#[test]
+fn a_wrong_gradient_is_caught() {
+    // The check is not vacuous: a loss that reports the wrong upstream
+    // gradient (twice the true one) fails it.
+    struct Doubled(LinearLoss);
+    impl Loss for Doubled {
+        fn eval(&self, trace: &Trace<f64>) -> (f64, Upstream<f64>) {
+            let (v, mut up) = self.0.eval(trace);
+            if let Some(s) = up.state_mut(0) {
+                *s *= 2.0;
+            }
+            (v, up)
+        }
+    }
+    let mut rng = NumpyRng::new(5);
+    let mut cell = Rnn::zeros(RnnDims {
+        n_x: 2,
+        n_a: 3,
+        n_y: 2,
+    })
+    .unwrap();
+    randomise(&mut cell, &mut rng);
+    let (xs, s0) = inputs(&cell, 2, 2, 3, &mut rng);
+    let trace = cell.forward(&xs, &s0).unwrap();
+    let loss = Doubled(LinearLoss::random(&trace, &mut rng));
+    let report = check_gradients(&cell, &xs, &s0, &loss, 1e-4).unwrap();
+    assert!(report.worst() > 0.1, "{report}");
+}
+
+#[test]
+fn truncated_backprop_cuts_the_flow_between_windows() {
+    let mut rng = NumpyRng::new(6);
+    let mut cell = Lstm::zeros(LstmDims {
+        n_x: 2,
+        n_a: 3,
+        n_y: 2,
+    })
+    .unwrap();
+    randomise(&mut cell, &mut rng);
+    let (xs, s0) = inputs(&cell, 2, 2, 6, &mut rng);
+    let trace = cell.forward(&xs, &s0).unwrap();
+    // A loss on the last step only: with windows of 2 steps, only steps 5 and
+    // 6 (the last window) get an input gradient, and the initial state none.
+    let mut up = Upstream::zeros_like(&trace);
+    up.state_at_mut(0, 6).unwrap().fill(1.0);
+    let full = cell.backward(&trace, &up).unwrap();
+    let cut = cell.backward_truncated(&trace, &up, 2).unwrap();
+    for t in 1..=6 {
+        let g = cut.input_at(t).unwrap();
+        assert_eq!(g.iter().all(|v| *v == 0.0), t <= 4, "step {t}");
+        assert!(full.input_at(t).unwrap().iter().any(|v| *v != 0.0));
+    }
+    assert!(cut.initial_state(0).unwrap().iter().all(|v| *v == 0.0));
+    assert_eq!(cut.input_at(6), full.input_at(6));
+    // A window as long as the sequence is the full backward.
+    let whole = cell.backward_truncated(&trace, &up, 6).unwrap();
+    assert_eq!(whole.params(), full.params());
+    assert!(cell.backward_truncated(&trace, &up, 0).is_err());
+}
+
+#[test]
+fn f32_gradients_agree_with_f64() {
+    let mut rng = NumpyRng::new(9);
+    let dims = LstmDims {
+        n_x: 3,
+        n_a: 4,
+        n_y: 2,
+    };
+    let mut c64 = Lstm::<f64>::zeros(dims).unwrap();
+    randomise(&mut c64, &mut rng);
+    let mut c32 = Lstm::<f32>::zeros(dims).unwrap();
+    for (a, b) in c32.flat_params_mut().iter_mut().zip(c64.flat_params()) {
+        *a = *b as f32;
+    }
+    let x: DMatrix<f64> = rng.randn_matrix(3, 10);
+    let t64 = c64
+        .forward(&Sequence::new(x.clone(), 2).unwrap(), &c64.zero_state(2))
+        .unwrap();
+    let t32 = c32
+        .forward(
+            &Sequence::new(x.map(|v| v as f32), 2).unwrap(),
+            &c32.zero_state(2),
+        )
+        .unwrap();
+    let mut u64 = Upstream::zeros_like(&t64);
+    u64.state_mut(0).unwrap().fill(1.0);
+    let mut u32 = Upstream::zeros_like(&t32);
+    u32.state_mut(0).unwrap().fill(1.0);
+    let g64 = c64.backward(&t64, &u64).unwrap();
+    let g32 = c32.backward(&t32, &u32).unwrap();
+    for (a, b) in g32.params().iter().zip(g64.params()) {
+        assert!(
+            (f64::from(*a) - b).abs() < 1e-4 * (1.0 + b.abs()),
+            "{a} vs {b}"
+        );
+    }
+}
