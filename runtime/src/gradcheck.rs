@@ -69,6 +69,12 @@ pub struct LinearLoss {
 }
 
 impl LinearLoss {
+    /// The loss with these weights: `weights` holds `G` and `H`, which are
+    /// also its upstream gradients.
+    pub fn new(weights: Upstream<f64>) -> Self {
+        LinearLoss { weights }
+    }
+
     /// Random weights shaped like `trace`, from `rng`.
     pub fn random(trace: &Trace<f64>, rng: &mut NumpyRng) -> Self {
         let mut weights = Upstream::zeros_like(trace);

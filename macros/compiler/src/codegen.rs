@@ -253,6 +253,15 @@ impl Gen<'_> {
         });
         let dims = self.g.dim_names();
         let mut set = Vec::new();
+        let equations = render::equations(self.g);
+        let backward = crate::render_backward::backward_equations(
+            self.g,
+            crate::render_backward::Style::Plain,
+        );
+        let backward_latex = crate::render_backward::backward_equations(
+            self.g,
+            crate::render_backward::Style::Latex,
+        );
         let marker_init = if self.g.params.is_empty() {
             quote!(__marker: ::core::marker::PhantomData,)
         } else {
@@ -307,6 +316,14 @@ impl Gen<'_> {
         quote! {
             #[automatically_derived]
             impl<T: #cf::Real> #name<T> {
+                /// The equations as declared, one statement per line.
+                pub const EQUATIONS: &'static str = #equations;
+                /// The backward equations the compiler derived, as plain text.
+                pub const BACKWARD: &'static str = #backward;
+                /// The backward equations the compiler derived, as LaTeX
+                /// (an `aligned` environment's body).
+                pub const BACKWARD_LATEX: &'static str = #backward_latex;
+
                 /// A cell of these dimensions with every parameter zero.
                 ///
                 /// Fails when a dimension is zero.

@@ -16,6 +16,7 @@ pub mod lower;
 pub mod parse;
 pub mod plan;
 pub mod render;
+pub mod render_backward;
 pub mod shape;
 
 use ctxt::{Ctxt, Errors};

@@ -77,6 +77,20 @@ pub fn cell_docs(g: &Graph) -> Vec<String> {
     }
     doc.push(" ```".into());
     doc.push(String::new());
+    doc.push(" # Backward".into());
+    doc.push(String::new());
+    doc.push(" Derived by the compiler (reverse mode); `dv` is the gradient of the loss".into());
+    doc.push(" with respect to `v`, `s_prev` a state before the step, `⊙` the".into());
+    doc.push(" element-wise product. Available as `BACKWARD` and `BACKWARD_LATEX`.".into());
+    doc.push(String::new());
+    doc.push(" ```text".into());
+    for line in
+        crate::render_backward::backward_equations(g, crate::render_backward::Style::Plain).lines()
+    {
+        doc.push(format!(" {line}"));
+    }
+    doc.push(" ```".into());
+    doc.push(String::new());
     doc.push(" # Parameters".into());
     doc.push(String::new());
     doc.push(" | name | shape |".into());
