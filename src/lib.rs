@@ -15,6 +15,7 @@ pub mod prelude {
     pub use cellforge_cells::{Gru, Lstm, Rnn};
     pub use cellforge_macros::cell;
     pub use cellforge_runtime::{
-        Cell, Error, Gradients, NdArray, NumpyRng, Real, Sequence, Tensors, Trace, Upstream,
+        Activation, Cell, Error, Gradients, Init, NdArray, NumpyRng, Real, Sequence, Tensors,
+        Trace, Upstream,
     };
 }

@@ -96,3 +96,61 @@ fn a_parameter_shared_by_two_products() {
     let ours = cell.state_at(&trace, 4).unwrap().h;
     assert!(ours.iter().zip(h.iter()).all(|(a, b)| close(*a, *b)));
 }
+
+cell! {
+    /// A cell with run-time activations and declared initialisers.
+    pub cell Configurable {
+        dims n_x, n_a;
+        input x: [n_x];
+        state h: [n_a];
+        activation act = tanh, gate = sigmoid;
+        param w: [n_a, n_x] = glorot_uniform, u: [n_a, n_a] = orthogonal;
+        param w_g: [n_a, n_x + n_a] = normal(0, 0.5), b: [n_a] = constant(0.25), b_g: [n_a] = ones;
+        let g = gate(w_g @ [x, h] + b_g);
+        h = g * act(w @ x + u @ h + b) + (1 - g) * h;
+    }
+}
+
+#[test]
+fn declared_initialisers_are_used() {
+    let cell =
+        Configurable::<f64>::init(ConfigurableDims { n_x: 3, n_a: 4 }, &mut NumpyRng::new(2))
+            .unwrap();
+    let p = cell.params();
+    assert!(p.b.iter().all(|v| *v == 0.25));
+    assert!(p.b_g.iter().all(|v| *v == 1.0));
+    let gram = p.u.transpose() * &p.u;
+    assert!((gram - DMatrix::identity(4, 4)).abs().max() < 1e-12);
+    let limit = (6.0f64 / 7.0).sqrt();
+    assert!(p.w.iter().all(|v| v.abs() <= limit));
+}
+
+#[test]
+fn run_time_activations_change_the_function_and_keep_gradients_exact() {
+    use cellforge::gradcheck::{LinearLoss, check_gradients};
+    let mut rng = NumpyRng::new(4);
+    let base = Configurable::<f64>::init(ConfigurableDims { n_x: 2, n_a: 3 }, &mut rng).unwrap();
+    let xs = Sequence::new(rng.randn_matrix(2, 6), 2).unwrap();
+    let h0 = ConfigurableState {
+        h: rng.randn_matrix(3, 2),
+    };
+    let mut finals = Vec::new();
+    for (_, act) in Activation::ALL {
+        let cell = base.clone().with_activation("act", act).unwrap();
+        assert_eq!(cell.activations(), &[act, Activation::Sigmoid]);
+        let trace = cell.forward(&xs, &h0).unwrap();
+        finals.push(cell.state_at(&trace, 3).unwrap().h);
+        let loss = LinearLoss::random(&trace, &mut rng);
+        let report = check_gradients(&cell, &xs, &h0, &loss, 1e-4).unwrap();
+        assert!(report.worst() < 1e-7, "{act:?}\n{report}");
+    }
+    assert!(
+        finals.windows(2).all(|w| w[0] != w[1]),
+        "each activation gives other numbers"
+    );
+    let err = base.with_activation("nope", Activation::Relu).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "no activation `nope`; the activations are act, gate"
+    );
+}

@@ -3,22 +3,26 @@
 //! numpy-compatible random numbers and numpy-style array printing.
 #![warn(missing_docs)]
 
+pub mod activation;
 pub mod array;
 pub mod backward;
 pub mod cell;
 pub mod error;
 pub mod gradcheck;
+pub mod init;
 #[doc(hidden)]
 pub mod kernel;
 pub mod rng;
 pub mod scalar;
 pub mod sequence;
 
+pub use activation::Activation;
 pub use array::NdArray;
 pub use backward::{BackwardLayout, Gradients, Upstream};
 pub use cell::{Cell, CellSpec, Empty, ParamSlot, StepResult, Tensors};
 pub use error::Error;
 pub use gradcheck::{GradCheck, TensorCheck};
+pub use init::Init;
 pub use rng::NumpyRng;
 pub use scalar::Real;
 pub use sequence::{Layout, Sequence, Trace};
@@ -31,8 +35,8 @@ pub mod __private {
     pub use crate::kernel;
     pub use crate::sequence::{TraceParts, TraceRefs};
     pub use crate::{
-        BackwardLayout, Cell, CellSpec, Empty, Error, Gradients, Layout, NumpyRng, ParamSlot, Real,
-        Tensors, Trace,
+        Activation, BackwardLayout, Cell, CellSpec, Empty, Error, Gradients, Init, Layout,
+        NumpyRng, ParamSlot, Real, Tensors, Trace,
     };
     pub use nalgebra;
 }

@@ -26,6 +26,8 @@ pub enum Item {
     State(Vec<Binding>),
     /// `param w: [n_a, n_x], b: [n_a];`
     Param(Vec<Binding>),
+    /// `activation act = tanh, rec = sigmoid;`: functions chosen at run time.
+    Activation(Vec<(Ident, Ident)>),
     /// `let z = expr;`, `a = expr;` or `output y = expr;`
     Stmt(Stmt),
 }
@@ -59,6 +61,16 @@ pub struct Binding {
     pub name: Ident,
     /// The declared shape.
     pub shape: ShapeAst,
+    /// `= glorot_uniform`, `= constant(1.0)`: how a parameter is initialised.
+    pub init: Option<InitAst>,
+}
+
+/// An initialiser as written: a name and numeric arguments.
+pub struct InitAst {
+    /// `zeros`, `ones`, `constant`, `normal`, `uniform`, `glorot_uniform`, `orthogonal`.
+    pub name: Ident,
+    /// The numeric arguments, if any.
+    pub args: Vec<f64>,
 }
 
 /// `[len]` or `[rows, cols]` as written.

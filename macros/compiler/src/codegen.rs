@@ -2,7 +2,7 @@
 //! and its implementation of the runtime's `Cell` trait, from a [`Plan`].
 
 use crate::adjoint::BackPlan;
-use crate::graph::{Bin, Graph, NodeId, Op};
+use crate::graph::{Bin, Func, Graph, Init, NodeId, Op};
 
 mod backward;
 use crate::plan::{Component, Group, Loc, Pass, Plan};
@@ -92,6 +92,7 @@ impl Gen<'_> {
         });
         let dims_doc = format!("The dimensions of [`{name}`].");
         let nblocks = self.p.blocks.len();
+        let nact = self.g.activations.len();
         let params = self.params_types();
         let tensors = [
             self.tensors_type(
@@ -122,6 +123,7 @@ impl Gen<'_> {
                 dims: #dims_ty,
                 params: ::std::vec::Vec<T>,
                 offsets: [usize; #nblocks],
+                activations: [#cf::Activation; #nact],
             }
 
             #[doc = #dims_doc]
@@ -262,6 +264,19 @@ impl Gen<'_> {
             self.g,
             crate::render_backward::Style::Latex,
         );
+        let act_names: Vec<String> = self
+            .g
+            .activations
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        let act_defaults = self.g.activations.iter().map(|(_, f)| match f {
+            Func::Tanh => quote!(#cf::Activation::Tanh),
+            Func::Sigmoid => quote!(#cf::Activation::Sigmoid),
+            Func::Relu => quote!(#cf::Activation::Relu),
+            Func::HardSigmoid => quote!(#cf::Activation::HardSigmoid),
+            _ => quote!(#cf::Activation::Linear),
+        });
         let marker_init = if self.g.params.is_empty() {
             quote!(__marker: ::core::marker::PhantomData,)
         } else {
@@ -300,18 +315,18 @@ impl Gen<'_> {
             get.push(quote!(#n: #owned));
             get_grads.push(quote!(#n: #owned_grad));
             views.push(quote!(#n: #cf::kernel::view(&self.params, #block)));
-            if let Shape::Matrix(..) = p.shape {
-                init.push(quote! {{
-                    let __b = #block;
-                    let __limit = (6.0 / (__b.rows + __b.cols) as f64).sqrt();
-                    let mut __v = #cf::kernel::view_mut(&mut cell.params, __b);
-                    for __i in 0..__b.rows {
-                        for __j in 0..__b.cols {
-                            __v[(__i, __j)] = <T as #cf::Real>::from_f64(-__limit + 2.0 * __limit * rng.next_f64());
-                        }
-                    }
-                }});
-            }
+            let how = match p.init {
+                Init::Zeros => quote!(#cf::Init::Zeros),
+                Init::Ones => quote!(#cf::Init::Ones),
+                Init::Constant(v) => quote!(#cf::Init::Constant(#v)),
+                Init::Normal(m, s) => quote!(#cf::Init::Normal { mean: #m, std: #s }),
+                Init::Uniform(a, b) => quote!(#cf::Init::Uniform { low: #a, high: #b }),
+                Init::GlorotUniform => quote!(#cf::Init::GlorotUniform),
+                Init::Orthogonal => quote!(#cf::Init::Orthogonal),
+            };
+            init.push(quote! {
+                #how.fill(&mut #cf::kernel::view_mut(&mut cell.params, #block), rng);
+            });
         }
         quote! {
             #[automatically_derived]
@@ -341,7 +356,12 @@ impl Gen<'_> {
                         *__o = __total;
                         __total += __s;
                     }
-                    Ok(Self { dims, params: ::std::vec![T::zero(); __total], offsets })
+                    Ok(Self {
+                        dims,
+                        params: ::std::vec![T::zero(); __total],
+                        offsets,
+                        activations: [#(#act_defaults),*],
+                    })
                 }
 
                 /// A cell from explicit parameters; every shape is checked
@@ -354,9 +374,10 @@ impl Gen<'_> {
                     Ok(cell)
                 }
 
-                /// A cell with Glorot-uniform matrices (drawn in declaration
-                /// order, row by row, as numpy's `uniform` fills an array) and
-                /// zero vectors.
+                /// A cell with every parameter drawn by its initialiser, in
+                /// declaration order (by default Glorot uniform for a matrix,
+                /// filled row by row as numpy fills an array, and zeros for a
+                /// vector).
                 pub fn init(dims: #dims_ty, rng: &mut #cf::NumpyRng) -> ::std::result::Result<Self, #cf::Error> {
                     let mut cell = Self::zeros(dims)?;
                     let __d = &dims;
@@ -368,6 +389,21 @@ impl Gen<'_> {
                 /// The cell's dimensions.
                 pub fn dims(&self) -> #dims_ty {
                     self.dims
+                }
+
+                /// The cell with run-time activation `name` set to `activation`.
+                pub fn with_activation(mut self, name: &str, activation: #cf::Activation) -> ::std::result::Result<Self, #cf::Error> {
+                    const NAMES: &[&str] = &[#(#act_names),*];
+                    let Some(k) = NAMES.iter().position(|n| *n == name) else {
+                        return Err(#cf::Error::Name { kind: "activation", name: name.to_string(), known: NAMES.to_vec() });
+                    };
+                    self.activations[k] = activation;
+                    Ok(self)
+                }
+
+                /// The run-time activations, in declaration order.
+                pub fn activations(&self) -> &[#cf::Activation] {
+                    &self.activations
                 }
 
                 /// A copy of the parameters, by name.
@@ -891,6 +927,10 @@ impl Gen<'_> {
                 Op::Neg(a) => {
                     let a = self.read(*a, level, prelude);
                     quote!(-#a)
+                }
+                Op::Func(Func::Dyn(k), a) => {
+                    let a = self.read(*a, level, prelude);
+                    quote!(self.activations[#k].apply(#a))
                 }
                 Op::Func(f, a) => {
                     let a = self.read(*a, level, prelude);

@@ -26,6 +26,8 @@ pub enum Func {
     Log,
     /// Keras's `clip(0.2 x + 0.5, 0, 1)`
     HardSigmoid,
+    /// Activation `k` of the cell, chosen at run time (`activation act = tanh;`).
+    Dyn(usize),
 }
 
 impl Func {
@@ -48,9 +50,9 @@ impl Func {
             .map_or("?", |(n, _)| n)
     }
 
-    /// Evaluates in `f64`, for constant folding.
-    pub fn eval(self, x: f64) -> f64 {
-        match self {
+    /// Evaluates in `f64`, for constant folding (`None` for a run-time activation).
+    pub fn eval(self, x: f64) -> Option<f64> {
+        Some(match self {
             Func::Sigmoid => 1.0 / (1.0 + (-x).exp()),
             Func::Tanh => x.tanh(),
             Func::Relu => x.max(0.0),
@@ -58,7 +60,8 @@ impl Func {
             Func::Exp => x.exp(),
             Func::Log => x.ln(),
             Func::HardSigmoid => (0.2 * x + 0.5).clamp(0.0, 1.0),
-        }
+            Func::Dyn(_) => return None,
+        })
     }
 }
 
@@ -162,6 +165,40 @@ pub struct Decl {
     pub name: Ident,
     /// The declared shape.
     pub shape: Shape,
+    /// How a parameter is initialised (unused for inputs and states).
+    pub init: Init,
+}
+
+/// How a parameter is initialised by the generated `init`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Init {
+    /// All zeros.
+    Zeros,
+    /// All ones.
+    Ones,
+    /// Every element this value.
+    Constant(f64),
+    /// Normal with this mean and standard deviation.
+    Normal(f64, f64),
+    /// Uniform between these bounds.
+    Uniform(f64, f64),
+    /// Glorot (Xavier) uniform: `U(−l, l)`, `l = √(6 / (rows + cols))`.
+    GlorotUniform,
+    /// An orthogonal matrix (from the QR decomposition of a normal one).
+    Orthogonal,
+}
+
+impl Init {
+    /// The initialisers by name, with their number of arguments.
+    pub const NAMES: [(&'static str, usize); 7] = [
+        ("zeros", 0),
+        ("ones", 0),
+        ("constant", 1),
+        ("normal", 2),
+        ("uniform", 2),
+        ("glorot_uniform", 0),
+        ("orthogonal", 0),
+    ];
 }
 
 /// A statement, kept for the docs of the generated code.
@@ -208,6 +245,8 @@ pub struct Graph {
     pub next_states: Vec<NodeId>,
     /// The outputs, in declaration order.
     pub outputs: Vec<Output>,
+    /// The run-time activations: name and default function.
+    pub activations: Vec<(Ident, Func)>,
     /// The statements as written.
     pub equations: Vec<Equation>,
     /// The name a statement gave each node, if any (the first one).

@@ -4,7 +4,7 @@
 
 use crate::ast::{AffineAst, BinOp, Binding, CellDecl, Expr, Item, ShapeAst, Stmt, StmtKind};
 use crate::ctxt::Ctxt;
-use crate::graph::{Bin, Decl, Equation, Func, Graph, Node, NodeId, Op, Output};
+use crate::graph::{Bin, Decl, Equation, Func, Graph, Init, Node, NodeId, Op, Output};
 use crate::shape::{Affine, Shape};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -19,6 +19,8 @@ enum Name {
     Param(usize),
     /// A `let` or an output: the node holding its value.
     Value(NodeId),
+    /// A run-time activation.
+    Activation(usize),
 }
 
 struct Lowerer<'c> {
@@ -34,6 +36,7 @@ struct Lowerer<'c> {
     /// For each state: the node of its current value, and where it was assigned.
     state_now: Vec<(NodeId, Option<Span>)>,
     param_used: Vec<bool>,
+    activations: Vec<(Ident, Func)>,
     /// Whether each parameter's shape was valid.
     param_ok: Vec<bool>,
     /// Whether parsing failed somewhere: then names and uses may be missing,
@@ -61,6 +64,7 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         names: HashMap::new(),
         state_now: Vec::new(),
         param_used: Vec::new(),
+        activations: Vec::new(),
         param_ok: Vec::new(),
         lenient,
         outputs: Vec::new(),
@@ -92,6 +96,7 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         nodes: lw.nodes,
         next_states,
         outputs: lw.outputs,
+        activations: lw.activations,
         equations: lw.equations,
         labels,
     })
@@ -142,6 +147,7 @@ impl Lowerer<'_> {
                         self.declare_param(b);
                     }
                 }
+                Item::Activation(pairs) => self.declare_activations(pairs),
                 Item::Dims(_) | Item::Stmt(_) => {}
             }
         }
@@ -163,6 +169,7 @@ impl Lowerer<'_> {
             self.input = Some(Decl {
                 name: b.name.clone(),
                 shape,
+                init: Init::Zeros,
             });
         }
     }
@@ -182,6 +189,7 @@ impl Lowerer<'_> {
             self.states.push(Decl {
                 name: b.name.clone(),
                 shape,
+                init: Init::Zeros,
             });
             self.state_now.push((node, None));
         }
@@ -194,11 +202,89 @@ impl Lowerer<'_> {
             // A parameter with a bad shape is still declared, so that its
             // uses are not reported as unknown names.
             self.param_ok.push(shape.is_some());
+            let shape = shape.unwrap_or(Shape::Scalar);
+            let init = self.init(b, &shape);
             self.params.push(Decl {
                 name: b.name.clone(),
-                shape: shape.unwrap_or(Shape::Scalar),
+                shape,
+                init,
             });
             self.param_used.push(false);
+        }
+    }
+
+    /// The initialiser of a parameter: as declared, or Glorot uniform for a
+    /// matrix and zeros for a vector.
+    fn init(&mut self, b: &Binding, shape: &Shape) -> Init {
+        let default = match shape {
+            Shape::Matrix(..) => Init::GlorotUniform,
+            _ => Init::Zeros,
+        };
+        let Some(ast) = &b.init else { return default };
+        let name = ast.name.to_string();
+        let Some(&(_, arity)) = Init::NAMES.iter().find(|(n, _)| *n == name) else {
+            let known: Vec<&str> = Init::NAMES.iter().map(|(n, _)| *n).collect();
+            let msg = format!(
+                "unknown initialiser `{name}`; the initialisers are {}",
+                quote_list(&known)
+            );
+            self.cx.error(ast.name.span(), msg);
+            return default;
+        };
+        if ast.args.len() != arity {
+            let msg = format!(
+                "`{name}` takes {arity} argument(s), found {}",
+                ast.args.len()
+            );
+            self.cx.error(ast.name.span(), msg);
+            return default;
+        }
+        let a = &ast.args;
+        match name.as_str() {
+            "zeros" => Init::Zeros,
+            "ones" => Init::Ones,
+            "constant" => Init::Constant(a[0]),
+            "normal" => Init::Normal(a[0], a[1]),
+            "uniform" => Init::Uniform(a[0], a[1]),
+            "glorot_uniform" => Init::GlorotUniform,
+            _ => {
+                if !matches!(shape, Shape::Matrix(..)) {
+                    let msg = format!(
+                        "`orthogonal` initialises a matrix, and `{}` is a vector",
+                        b.name
+                    );
+                    self.cx.error(ast.name.span(), msg);
+                    return default;
+                }
+                Init::Orthogonal
+            }
+        }
+    }
+
+    fn declare_activations(&mut self, pairs: &[(Ident, Ident)]) {
+        for (name, default) in pairs {
+            let func = match default.to_string().as_str() {
+                "linear" | "identity" => Some(Func::Identity),
+                "tanh" => Some(Func::Tanh),
+                "sigmoid" => Some(Func::Sigmoid),
+                "relu" => Some(Func::Relu),
+                "hard_sigmoid" => Some(Func::HardSigmoid),
+                _ => None,
+            };
+            let func = if let Some(func) = func {
+                func
+            } else {
+                let msg = format!(
+                    "`{default}` cannot be a run-time activation; choose `linear`, `tanh`, `sigmoid`, `relu` or `hard_sigmoid`"
+                );
+                self.cx.error(default.span(), msg);
+                // Still declared, so that its uses are not reported as unknown.
+                Func::Identity
+            };
+            let k = self.activations.len();
+            if self.define(name, Name::Activation(k)) {
+                self.activations.push((name.clone(), func));
+            }
         }
     }
 
@@ -426,7 +512,7 @@ impl Lowerer<'_> {
             Expr::Num(v, span) => Some(self.constant(*v, *span)),
             Expr::Neg(inner, span) => {
                 let x = self.expr(inner)?;
-                Some(self.unary(Op::Neg(x), x, *span, e.to_string(), |v| -v))
+                Some(self.unary(Op::Neg(x), x, *span, e.to_string(), |v| Some(-v)))
             }
             Expr::Call(func, args) => self.call(func, args, e),
             Expr::Binary(BinOp::MatMul, span, l, r) => self.matmul(l, r, *span, e),
@@ -449,6 +535,11 @@ impl Lowerer<'_> {
         match what {
             Name::Dim => {
                 let msg = format!("`{id}` is a dimension; it can only appear in shapes");
+                self.cx.error(id.span(), msg);
+                None
+            }
+            Name::Activation(_) => {
+                let msg = format!("`{id}` is an activation; call it on a value, e.g. `{id}(x)`");
                 self.cx.error(id.span(), msg);
                 None
             }
@@ -495,10 +586,10 @@ impl Lowerer<'_> {
         x: NodeId,
         span: Span,
         text: String,
-        f: impl Fn(f64) -> f64,
+        f: impl Fn(f64) -> Option<f64>,
     ) -> NodeId {
-        if let Some(c) = self.nodes[x].op.constant() {
-            return self.constant(f(c), span);
+        if let Some(v) = self.nodes[x].op.constant().and_then(f) {
+            return self.constant(v, span);
         }
         let shape = self.nodes[x].shape.clone();
         self.intern(op, shape, span, text)
@@ -506,7 +597,11 @@ impl Lowerer<'_> {
 
     fn call(&mut self, func: &Ident, args: &[Expr], e: &Expr) -> Option<NodeId> {
         let name = func.to_string();
-        let known = Func::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f);
+        let dynamic = match self.names.get(&name) {
+            Some(Name::Activation(k)) => Some(Func::Dyn(*k)),
+            _ => None,
+        };
+        let known = dynamic.or_else(|| Func::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f));
         if known.is_none() && name != "softmax" {
             let mut all: Vec<&str> = Func::ALL.iter().map(|(n, _)| *n).collect();
             all.push("softmax");
@@ -750,6 +845,7 @@ fn describe(name: Name) -> &'static str {
         Name::State(_) => "a state",
         Name::Param(_) => "a parameter",
         Name::Value(_) => "a value defined by `let` or `output`",
+        Name::Activation(_) => "an activation (call it: `act(x)`)",
     }
 }
 

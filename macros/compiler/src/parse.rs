@@ -1,7 +1,9 @@
 //! Parsing: tokens to [`CellDecl`]. Each statement of the body is parsed on its
 //! own, so one malformed statement does not hide the mistakes in the others.
 
-use crate::ast::{AffineAst, BinOp, Binding, CellDecl, Expr, Item, ShapeAst, Stmt, StmtKind};
+use crate::ast::{
+    AffineAst, BinOp, Binding, CellDecl, Expr, InitAst, Item, ShapeAst, Stmt, StmtKind,
+};
 use crate::ctxt::Ctxt;
 use proc_macro2::{TokenStream, TokenTree};
 use syn::parse::{Parse, ParseStream, Parser};
@@ -14,6 +16,7 @@ mod kw {
     syn::custom_keyword!(state);
     syn::custom_keyword!(param);
     syn::custom_keyword!(output);
+    syn::custom_keyword!(activation);
 }
 
 /// Parses a whole `cell!` invocation. Errors in statements are collected in
@@ -97,6 +100,18 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     } else if look.peek(kw::param) {
         input.parse::<kw::param>()?;
         Item::Param(parse_bindings(input)?)
+    } else if look.peek(kw::activation) {
+        input.parse::<kw::activation>()?;
+        let pairs = input.parse_terminated(
+            |input: ParseStream| {
+                let name: Ident = input.parse()?;
+                input.parse::<Token![=]>()?;
+                let default: Ident = input.parse()?;
+                Ok((name, default))
+            },
+            Token![,],
+        )?;
+        Item::Activation(pairs.into_iter().collect())
     } else if look.peek(Token![let]) {
         input.parse::<Token![let]>()?;
         Item::Stmt(parse_stmt(input, StmtKind::Let, docs)?)
@@ -106,7 +121,7 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     } else if look.peek(Ident) && input.peek2(Ident) {
         let word: Ident = input.parse()?;
         let msg = format!(
-            "unknown declaration `{word}`; a statement starts with `dims`, `input`, `state`, `param`, `let`, `output` or a state's name"
+            "unknown declaration `{word}`; a statement starts with `dims`, `input`, `state`, `param`, `activation`, `let`, `output` or a state's name"
         );
         return Err(syn::Error::new(word.span(), msg));
     } else if look.peek(Ident) {
@@ -138,12 +153,44 @@ fn parse_bindings(input: ParseStream) -> syn::Result<Vec<Binding>> {
         let name: Ident = input.parse()?;
         input.parse::<Token![:]>()?;
         let shape = parse_shape(input)?;
-        out.push(Binding { name, shape });
+        let init = if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            Some(parse_init(input)?)
+        } else {
+            None
+        };
+        out.push(Binding { name, shape, init });
         if input.is_empty() {
             return Ok(out);
         }
         input.parse::<Token![,]>()?;
     }
+}
+
+fn parse_init(input: ParseStream) -> syn::Result<InitAst> {
+    let name: Ident = input.parse()?;
+    let mut args = Vec::new();
+    if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        let list = content.parse_terminated(parse_number, Token![,])?;
+        args = list.into_iter().collect();
+    }
+    Ok(InitAst { name, args })
+}
+
+/// A numeric literal, possibly negative.
+fn parse_number(input: ParseStream) -> syn::Result<f64> {
+    let negative = input.peek(Token![-]);
+    if negative {
+        input.parse::<Token![-]>()?;
+    }
+    let value = if input.peek(syn::LitInt) {
+        input.parse::<syn::LitInt>()?.base10_parse::<i64>()? as f64
+    } else {
+        input.parse::<syn::LitFloat>()?.base10_parse::<f64>()?
+    };
+    Ok(if negative { -value } else { value })
 }
 
 fn parse_shape(input: ParseStream) -> syn::Result<ShapeAst> {

@@ -202,6 +202,13 @@ pub fn backward_equations(g: &Graph, style: Style) -> String {
                     Func::HardSigmoid => {
                         format!("0.2 {dn}{x}{}", r.indicator(format!("|{va}| < 2.5")))
                     }
+                    Func::Dyn(k) => {
+                        let name = r.ident(&g.activations[*k].0.to_string());
+                        match style {
+                            Style::Plain => format!("{dn}{x}{name}′({va})"),
+                            Style::Latex => format!("{dn}{x}{name}'({va})"),
+                        }
+                    }
                 };
                 contribute(g, &r, *a, t, &mut |tg, tm| push(tg, tm, &mut order));
             }

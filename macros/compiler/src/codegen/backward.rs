@@ -205,6 +205,7 @@ impl Gen<'_> {
                     Func::Exp => quote!(#g * #y),
                     Func::Log => quote!(#g / #va),
                     Func::HardSigmoid => quote!(#g * #cf::kernel::hard_sigmoid_slope(#va)),
+                    Func::Dyn(k) => quote!(#g * self.activations[#k].slope(#va, #y)),
                 };
                 out.push(self.add_adjoint(*a, d, level, prelude));
             }
