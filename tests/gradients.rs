@@ -4,8 +4,8 @@
 //! all states and outputs and with a cross-entropy loss through the softmax
 //! output.
 
-use cellforge::cells::gru::GruDims;
-use cellforge::cells::lstm::LstmDims;
+use cellforge::cells::gru::GruDims as CourseGruDims;
+use cellforge::cells::lstm::LstmDims as CourseLstmDims;
 use cellforge::cells::rnn::RnnDims;
 use cellforge::gradcheck::{CrossEntropyLoss, LinearLoss, Loss, check_gradients};
 use cellforge::prelude::*;
@@ -94,7 +94,7 @@ fn rnn_gradients() {
 #[test]
 fn lstm_gradients() {
     check_all(
-        |n_x, n_a, n_y| Lstm::zeros(LstmDims { n_x, n_a, n_y }).unwrap(),
+        |n_x, n_a, n_y| Lstm::zeros(CourseLstmDims { n_x, n_a, n_y }).unwrap(),
         12,
     );
 }
@@ -102,7 +102,7 @@ fn lstm_gradients() {
 #[test]
 fn gru_gradients() {
     check_all(
-        |n_x, n_a, n_y| Gru::zeros(GruDims { n_x, n_a, n_y }).unwrap(),
+        |n_x, n_a, n_y| Gru::zeros(CourseGruDims { n_x, n_a, n_y }).unwrap(),
         13,
     );
 }
@@ -139,7 +139,7 @@ fn a_wrong_gradient_is_caught() {
 #[test]
 fn truncated_backprop_cuts_the_flow_between_windows() {
     let mut rng = NumpyRng::new(6);
-    let mut cell = Lstm::zeros(LstmDims {
+    let mut cell = Lstm::zeros(CourseLstmDims {
         n_x: 2,
         n_a: 3,
         n_y: 2,
@@ -170,7 +170,7 @@ fn truncated_backprop_cuts_the_flow_between_windows() {
 #[test]
 fn f32_gradients_agree_with_f64() {
     let mut rng = NumpyRng::new(9);
-    let dims = LstmDims {
+    let dims = CourseLstmDims {
         n_x: 3,
         n_a: 4,
         n_y: 2,
@@ -203,4 +203,64 @@ fn f32_gradients_agree_with_f64() {
             "{a} vs {b}"
         );
     }
+}
+
+/// The Keras-compatible cells have no outputs; a linear loss on every state,
+/// at each size and with each run-time activation Keras allows for them.
+fn check_keras<C: Cell<f64> + Clone>(
+    make: impl Fn(usize, usize) -> C,
+    set: impl Fn(C, Activation, Activation) -> C,
+    seed: u32,
+) {
+    let mut rng = NumpyRng::new(seed);
+    let pairs = [
+        (Activation::Tanh, Activation::Sigmoid),
+        (Activation::Linear, Activation::HardSigmoid),
+        (Activation::Relu, Activation::Linear),
+    ];
+    for ((n_x, n_a, _, m, t), (act, rec)) in SIZES.into_iter().zip(pairs.into_iter().cycle()) {
+        let mut cell = make(n_x, n_a);
+        randomise(&mut cell, &mut rng);
+        let cell = set(cell, act, rec);
+        let (xs, s0) = inputs(&cell, n_x, m, t, &mut rng);
+        let trace = cell.forward(&xs, &s0).unwrap();
+        let loss = LinearLoss::random(&trace, &mut rng);
+        let report = check_gradients(&cell, &xs, &s0, &loss, 1e-4).unwrap();
+        assert!(report.worst() < 1e-7, "{} {act:?}/{rec:?} n_x={n_x} units={n_a}:\n{report}", C::SPEC.name);
+    }
+}
+
+#[test]
+fn keras_cells_gradients() {
+    use cellforge::cells::keras::*;
+    check_keras(
+        |n_x, units| SimpleRnn::zeros(SimpleRnnDims { n_x, units }).unwrap(),
+        |c, a, _| c.with_activation("activation", a).unwrap(),
+        21,
+    );
+    check_keras(
+        |n_x, units| SimpleRnnNoBias::zeros(SimpleRnnNoBiasDims { n_x, units }).unwrap(),
+        |c, a, _| c.with_activation("activation", a).unwrap(),
+        22,
+    );
+    check_keras(
+        |n_x, units| cellforge::cells::keras::Lstm::zeros(LstmDims { n_x, units }).unwrap(),
+        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        23,
+    );
+    check_keras(
+        |n_x, units| LstmNoBias::zeros(LstmNoBiasDims { n_x, units }).unwrap(),
+        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        24,
+    );
+    check_keras(
+        |n_x, units| cellforge::cells::keras::Gru::zeros(GruDims { n_x, units }).unwrap(),
+        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        25,
+    );
+    check_keras(
+        |n_x, units| GruResetAfter::zeros(GruResetAfterDims { n_x, units }).unwrap(),
+        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        26,
+    );
 }

@@ -4,6 +4,7 @@
 extern crate cellforge_runtime as cellforge;
 
 pub mod gru;
+pub mod keras;
 pub mod lstm;
 pub mod rnn;
 
