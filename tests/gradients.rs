@@ -113,12 +113,12 @@ fn a_wrong_gradient_is_caught() {
     // gradient (twice the true one) fails it.
     struct Doubled(LinearLoss);
     impl Loss for Doubled {
-        fn eval(&self, trace: &Trace<f64>) -> (f64, Upstream<f64>) {
-            let (v, mut up) = self.0.eval(trace);
+        fn eval(&self, trace: &Trace<f64>) -> Result<(f64, Upstream<f64>), Error> {
+            let (v, mut up) = self.0.eval(trace)?;
             if let Some(s) = up.state_mut(0) {
                 *s *= 2.0;
             }
-            (v, up)
+            Ok((v, up))
         }
     }
     let mut rng = NumpyRng::new(5);
@@ -226,7 +226,11 @@ fn check_keras<C: Cell<f64> + Clone>(
         let trace = cell.forward(&xs, &s0).unwrap();
         let loss = LinearLoss::random(&trace, &mut rng);
         let report = check_gradients(&cell, &xs, &s0, &loss, 1e-4).unwrap();
-        assert!(report.worst() < 1e-7, "{} {act:?}/{rec:?} n_x={n_x} units={n_a}:\n{report}", C::SPEC.name);
+        assert!(
+            report.worst() < 1e-7,
+            "{} {act:?}/{rec:?} n_x={n_x} units={n_a}:\n{report}",
+            C::SPEC.name
+        );
     }
 }
 
@@ -245,22 +249,42 @@ fn keras_cells_gradients() {
     );
     check_keras(
         |n_x, units| cellforge::cells::keras::Lstm::zeros(LstmDims { n_x, units }).unwrap(),
-        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        |c, a, r| {
+            c.with_activation("activation", a)
+                .unwrap()
+                .with_activation("recurrent_activation", r)
+                .unwrap()
+        },
         23,
     );
     check_keras(
         |n_x, units| LstmNoBias::zeros(LstmNoBiasDims { n_x, units }).unwrap(),
-        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        |c, a, r| {
+            c.with_activation("activation", a)
+                .unwrap()
+                .with_activation("recurrent_activation", r)
+                .unwrap()
+        },
         24,
     );
     check_keras(
         |n_x, units| cellforge::cells::keras::Gru::zeros(GruDims { n_x, units }).unwrap(),
-        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        |c, a, r| {
+            c.with_activation("activation", a)
+                .unwrap()
+                .with_activation("recurrent_activation", r)
+                .unwrap()
+        },
         25,
     );
     check_keras(
         |n_x, units| GruResetAfter::zeros(GruResetAfterDims { n_x, units }).unwrap(),
-        |c, a, r| c.with_activation("activation", a).unwrap().with_activation("recurrent_activation", r).unwrap(),
+        |c, a, r| {
+            c.with_activation("activation", a)
+                .unwrap()
+                .with_activation("recurrent_activation", r)
+                .unwrap()
+        },
         26,
     );
 }

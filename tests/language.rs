@@ -154,3 +154,66 @@ fn run_time_activations_change_the_function_and_keep_gradients_exact() {
         "no activation `nope`; the activations are act, gate"
     );
 }
+
+cell! {
+    /// Shadowed and look-alike names: each value must keep its own local.
+    pub cell Names {
+        dims n;
+        input x: [n];
+        state a: [n], b: [n];
+        let z = tanh(x);
+        let z = sigmoid(z);
+        let z_3 = -z;
+        let v = tanh(x);
+        let _v_v = sigmoid(v);
+        a = z + z_3 * 0.5;
+        b = _v_v;
+    }
+}
+
+#[test]
+fn shadowed_and_look_alike_names_keep_their_values() {
+    use cellforge::gradcheck::{LinearLoss, check_gradients};
+    let cell = Names::<f64>::zeros(NamesDims { n: 2 }).unwrap();
+    let xs = Sequence::new(DMatrix::from_column_slice(2, 1, &[0.3, -1.2]), 1).unwrap();
+    let s0 = NamesState {
+        a: DMatrix::zeros(2, 1),
+        b: DMatrix::zeros(2, 1),
+    };
+    let trace = cell.forward(&xs, &s0).unwrap();
+    let next = cell.state_at(&trace, 1).unwrap();
+    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+    for (i, x) in [0.3f64, -1.2].into_iter().enumerate() {
+        let z = sig(x.tanh());
+        assert!((next.a[(i, 0)] - 0.5 * z).abs() < 1e-15);
+        assert!((next.b[(i, 0)] - sig(x.tanh())).abs() < 1e-15);
+    }
+    let loss = LinearLoss::random(&trace, &mut NumpyRng::new(1));
+    assert!(
+        check_gradients(&cell, &xs, &s0, &loss, 1e-4)
+            .unwrap()
+            .worst()
+            < 1e-7
+    );
+}
+
+cell! {
+    /// A length that is only positive for some dimensions.
+    pub cell Shrinking {
+        dims n;
+        input x: [n];
+        state a: [n - 2];
+        param w: [n - 2, n];
+        a = tanh(w @ x);
+    }
+}
+
+#[test]
+fn a_length_below_one_for_these_dimensions_is_an_error() {
+    let err = Shrinking::<f64>::zeros(ShrinkingDims { n: 1 }).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the length `n - 2` in `Shrinking` must be at least 1, found -1"
+    );
+    assert!(Shrinking::<f64>::zeros(ShrinkingDims { n: 3 }).is_ok());
+}

@@ -85,6 +85,17 @@ impl<T: Real> Upstream<T> {
 
     /// Checks that this fits `trace`.
     pub fn check(&self, trace: &Trace<T>) -> Result<(), Error> {
+        if (self.m, self.steps) != (trace.m(), trace.steps()) {
+            return Err(Error::Shape {
+                tensor: "the upstream gradients".into(),
+                expected: format!(
+                    "{} examples over {} steps, like the trace",
+                    trace.m(),
+                    trace.steps()
+                ),
+                found: format!("{} examples over {} steps", self.m, self.steps),
+            });
+        }
         let expected = Self::zeros_like(trace);
         let pairs = self
             .states
@@ -135,10 +146,11 @@ fn fill_nmt<T: Real>(
     steps: usize,
     what: &str,
 ) -> Result<(), Error> {
+    let len = dst.len();
     let buf = dst.get_mut(k).ok_or_else(|| Error::Index {
         what: format!("upstream {what}s"),
         index: k,
-        len: 0,
+        len,
     })?;
     let &[n, am, at] = a.shape() else {
         return Err(Error::Shape {

@@ -45,6 +45,15 @@ pub enum Error {
         /// The number of entries.
         len: usize,
     },
+    /// A value that is NaN or infinite where it must not be.
+    NonFinite {
+        /// What was not finite.
+        what: String,
+        /// The epoch (1-based, 0 outside training).
+        epoch: usize,
+        /// The step within the epoch (1-based, 0 outside training).
+        step: usize,
+    },
     /// A name that the cell does not have.
     Name {
         /// What kind of name (state, output, parameter).
@@ -83,6 +92,13 @@ impl fmt::Display for Error {
             Error::Index { what, index, len } => {
                 write!(f, "{what}: index {index} is out of range (there are {len})")
             }
+            Error::NonFinite { what, epoch: 0, .. } => {
+                write!(f, "{what} is not finite (NaN or infinite)")
+            }
+            Error::NonFinite { what, epoch, step } => write!(
+                f,
+                "{what} is not finite (NaN or infinite) at epoch {epoch}, step {step}; training stopped and the weights are those of the last good step"
+            ),
             Error::Name { kind, name, known } => {
                 write!(
                     f,
@@ -95,6 +111,16 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+impl Error {
+    /// The same error, placed at an epoch and step of training.
+    pub fn at(self, epoch: usize, step: usize) -> Self {
+        match self {
+            Error::NonFinite { what, .. } => Error::NonFinite { what, epoch, step },
+            other => other,
+        }
+    }
+}
 
 /// Formats `rows × cols`.
 pub fn dims2(rows: usize, cols: usize) -> String {

@@ -58,7 +58,7 @@ impl std::fmt::Display for GradCheck {
 /// step's states and outputs.
 pub trait Loss {
     /// The loss of a run and its upstream gradients.
-    fn eval(&self, trace: &Trace<f64>) -> (f64, Upstream<f64>);
+    fn eval(&self, trace: &Trace<f64>) -> Result<(f64, Upstream<f64>), Error>;
 }
 
 /// A random linear loss `L = Σ G ⊙ states + Σ H ⊙ outputs` over every step:
@@ -93,7 +93,8 @@ impl LinearLoss {
 }
 
 impl Loss for LinearLoss {
-    fn eval(&self, trace: &Trace<f64>) -> (f64, Upstream<f64>) {
+    fn eval(&self, trace: &Trace<f64>) -> Result<(f64, Upstream<f64>), Error> {
+        self.weights.check(trace)?;
         let mut total = 0.0;
         let mut w = self.weights.clone();
         let m = trace.m();
@@ -107,7 +108,7 @@ impl Loss for LinearLoss {
                 total += o.dot(g);
             }
         }
-        (total, w)
+        Ok((total, w))
     }
 }
 
@@ -122,21 +123,43 @@ pub struct CrossEntropyLoss {
 }
 
 impl Loss for CrossEntropyLoss {
-    fn eval(&self, trace: &Trace<f64>) -> (f64, Upstream<f64>) {
+    fn eval(&self, trace: &Trace<f64>) -> Result<(f64, Upstream<f64>), Error> {
         let mut up = Upstream::zeros_like(trace);
-        let m = trace.m();
+        let (m, steps) = (trace.m(), trace.steps());
         let (Some(y), Some(g)) = (trace.output(self.output), up.output_mut(self.output)) else {
-            return (f64::NAN, up);
+            return Err(Error::Index {
+                what: "the outputs of the trace".into(),
+                index: self.output,
+                len: trace.output_count(),
+            });
         };
+        if self.labels.len() != steps || self.labels.iter().any(|row| row.len() != m) {
+            return Err(Error::Shape {
+                tensor: "the labels of the cross-entropy loss".into(),
+                expected: format!("{steps} steps of {m} labels"),
+                found: format!(
+                    "{} steps of {:?} labels",
+                    self.labels.len(),
+                    self.labels.first().map(Vec::len)
+                ),
+            });
+        }
         let mut total = 0.0;
         for (t, row) in self.labels.iter().enumerate() {
             for (j, &class) in row.iter().enumerate() {
+                if class >= y.nrows() {
+                    return Err(Error::Index {
+                        what: "the classes of the output".into(),
+                        index: class,
+                        len: y.nrows(),
+                    });
+                }
                 let p = y[(class, t * m + j)];
                 total -= p.ln();
                 g[(class, t * m + j)] = -1.0 / p;
             }
         }
-        (total, up)
+        Ok((total, up))
     }
 }
 
@@ -152,10 +175,10 @@ pub fn check_gradients<C: Cell<f64> + Clone>(
     eps: f64,
 ) -> Result<GradCheck, Error> {
     let trace = cell.forward(xs, initial)?;
-    let (_, upstream) = loss.eval(&trace);
+    let (_, upstream) = loss.eval(&trace)?;
     let grads = cell.backward(&trace, &upstream)?;
     let value = |c: &C, xs: &Sequence<f64>, s: &C::State| -> Result<f64, Error> {
-        Ok(loss.eval(&c.forward(xs, s)?).0)
+        Ok(loss.eval(&c.forward(xs, s)?)?.0)
     };
     let mut tensors = Vec::new();
     for slot in cell.param_slots() {

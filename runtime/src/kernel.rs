@@ -48,12 +48,23 @@ impl Block {
         }
     }
 
-    fn end(self) -> usize {
+    /// One past the last element, or `None` when the block is malformed
+    /// (columns overlap, or the arithmetic overflows).
+    fn checked_end(self) -> Option<usize> {
         if self.rows == 0 || self.cols == 0 {
-            self.off
-        } else {
-            self.off + (self.cols - 1) * self.ld + self.rows
+            return Some(self.off);
         }
+        if self.cols > 1 && self.ld < self.rows || self.ld > isize::MAX as usize {
+            return None;
+        }
+        (self.cols - 1)
+            .checked_mul(self.ld)?
+            .checked_add(self.rows)?
+            .checked_add(self.off)
+    }
+
+    fn end(self) -> usize {
+        self.checked_end().unwrap_or(usize::MAX)
     }
 }
 
@@ -120,9 +131,10 @@ pub fn gemm_t<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
+    let inside = |blk: Block, len: usize| blk.checked_end().is_some_and(|end| end <= len);
     assert!(
-        cb.end() <= c.len() && (k == 0 || (ab.end() <= a.len() && bb.end() <= b.len())),
-        "gemm: block outside its slice"
+        inside(cb, c.len()) && (k == 0 || (inside(ab, a.len()) && inside(bb, b.len()))),
+        "gemm: a block lies outside its slice or is malformed"
     );
     let a_ptr = a[ab.off.min(a.len())..].as_ptr();
     let b_ptr = b[bb.off.min(b.len())..].as_ptr();
@@ -325,6 +337,52 @@ mod tests {
         let bm = nalgebra::DMatrix::from_column_slice(2, 3, &b);
         let expected = am.transpose() * bm.transpose();
         assert_eq!(c, expected.as_slice());
+    }
+
+    #[test]
+    #[should_panic(expected = "malformed")]
+    fn a_block_with_overlapping_columns_is_refused() {
+        let mut c = [0.0f64; 2];
+        let bad = Block {
+            off: 0,
+            rows: 2,
+            cols: 3,
+            ld: 0,
+        };
+        gemm_t(
+            &mut c,
+            bad,
+            &[1.0; 2],
+            Block::dense(0, 2, 1),
+            false,
+            &[1.0; 3],
+            Block::dense(0, 1, 3),
+            false,
+            0.0,
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "malformed")]
+    fn a_block_whose_end_overflows_is_refused() {
+        let mut c = [0.0f64; 4];
+        let bad = Block {
+            off: 0,
+            rows: 2,
+            cols: 2,
+            ld: usize::MAX / 2,
+        };
+        gemm_t(
+            &mut c,
+            bad,
+            &[1.0; 2],
+            Block::dense(0, 2, 1),
+            false,
+            &[1.0; 2],
+            Block::dense(0, 1, 2),
+            false,
+            0.0,
+        );
     }
 
     #[test]

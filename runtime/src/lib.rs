@@ -12,6 +12,7 @@ pub mod gradcheck;
 pub mod init;
 #[doc(hidden)]
 pub mod kernel;
+pub mod nn;
 pub mod rng;
 pub mod scalar;
 pub mod sequence;

@@ -85,6 +85,8 @@ pub struct ShapeAst {
 pub struct AffineAst {
     /// `(coefficient, dimension)`; no dimension means a constant.
     pub terms: Vec<(i64, Option<Ident>)>,
+    /// The span of the first token.
+    pub span: proc_macro2::Span,
 }
 
 /// A binary operator of the equations.

@@ -251,8 +251,9 @@ impl Gen<'_> {
         let dim_strs: Vec<String> = dim_names.iter().map(ToString::to_string).collect();
         let block_sizes = self.p.blocks.iter().map(|b| {
             let (r, c) = (self.len(&b.rows), self.len(&b.cols));
-            quote!((#r * #c))
+            quote!((#r).checked_mul(#c))
         });
+        let length_checks = self.length_checks();
         let dims = self.g.dim_names();
         let mut set = Vec::new();
         let equations = render::equations(self.g);
@@ -349,12 +350,17 @@ impl Gen<'_> {
                             return Err(#cf::Error::Dim { cell: #name_str, dim: #dim_strs, value: 0, reason: "must be at least 1" });
                         }
                     )*
-                    let __sizes: [usize; #nblocks] = [#(#block_sizes),*];
+                    #(#length_checks)*
+                    let __sizes: [::core::option::Option<usize>; #nblocks] = [#(#block_sizes),*];
                     let mut offsets = [0usize; #nblocks];
                     let mut __total = 0usize;
                     for (__o, __s) in offsets.iter_mut().zip(__sizes) {
                         *__o = __total;
-                        __total += __s;
+                        __total = __s.and_then(|__s| __total.checked_add(__s)).ok_or_else(|| #cf::Error::Shape {
+                            tensor: ::std::format!("the parameters of `{}`", #name_str),
+                            expected: "a size that fits in memory".into(),
+                            found: "an overflow for these dimensions".into(),
+                        })?;
                     }
                     Ok(Self {
                         dims,
@@ -431,6 +437,51 @@ impl Gen<'_> {
                 }
             }
         }
+    }
+
+    /// Every length that may fall below 1 for some dimensions (a negative
+    /// coefficient, or below 1 when every dimension is 1) is checked when the
+    /// cell is built.
+    fn length_checks(&self) -> Vec<TokenStream> {
+        let cf = &self.cf;
+        let name = self.g.name.to_string();
+        let dims = self.g.dim_names();
+        let mut all: Vec<&Affine> = Vec::new();
+        all.extend(self.g.input.shape.vector_len());
+        all.extend(self.g.states.iter().filter_map(|s| s.shape.vector_len()));
+        for p in &self.g.params {
+            match &p.shape {
+                Shape::Matrix(r, c) => all.extend([r, c]),
+                Shape::Vector(n) => all.push(n),
+                Shape::Scalar => {}
+            }
+        }
+        all.extend(self.g.nodes.iter().filter_map(|n| n.shape.vector_len()));
+        let mut seen = std::collections::HashSet::new();
+        all.into_iter()
+            .filter(|a| {
+                let at_ones = a.constant.saturating_add(a.terms.values().sum::<i64>());
+                (a.terms.values().any(|c| *c < 0) || at_ones < 1) && seen.insert((*a).clone())
+            })
+            .map(|a| {
+                let text = a.display(&dims).to_string();
+                let c = a.constant;
+                let terms = a.terms.iter().map(|(&d, &k)| {
+                    let d = &self.g.dims[d];
+                    quote!(+ #k * (__d.#d as i64))
+                });
+                quote! {
+                    let __v: i64 = #c #(#terms)*;
+                    if __v < 1 {
+                        return Err(#cf::Error::Shape {
+                            tensor: ::std::format!("the length `{}` in `{}`", #text, #name),
+                            expected: "at least 1".into(),
+                            found: __v.to_string(),
+                        });
+                    }
+                }
+            })
+            .collect()
     }
 
     fn cell_impl(&self) -> TokenStream {
@@ -852,23 +903,17 @@ impl Gen<'_> {
         }
     }
 
-    /// The local holding a node's value in a pass: `__v_<name>` for a named
-    /// node (`__v_<name>_<id>` if the name is reused), `__v<id>` otherwise.
+    /// The local holding a node's value in a pass.
     fn value_var(&self, node: NodeId) -> Ident {
+        self.local("__v", node)
+    }
+
+    /// A local for a node: `<prefix><id>`, followed by the name a statement
+    /// gave it (without `r#`), so names are unique and readable.
+    pub(super) fn local(&self, prefix: &str, node: NodeId) -> Ident {
         match &self.g.labels[node] {
-            Some(l)
-                if self
-                    .g
-                    .labels
-                    .iter()
-                    .filter(|x| x.as_deref() == Some(l))
-                    .count()
-                    == 1 =>
-            {
-                format_ident!("__v_{}", l)
-            }
-            Some(l) => format_ident!("__v_{}_{}", l, node),
-            None => format_ident!("__v{}", node),
+            Some(l) => format_ident!("{}{}_{}", prefix, node, l.trim_start_matches("r#")),
+            None => format_ident!("{}{}", prefix, node),
         }
     }
 

@@ -37,6 +37,8 @@ struct Lowerer<'c> {
     state_now: Vec<(NodeId, Option<Span>)>,
     param_used: Vec<bool>,
     activations: Vec<(Ident, Func)>,
+    /// Whether each node depends on the input or a state.
+    varies: Vec<bool>,
     /// Whether each parameter's shape was valid.
     param_ok: Vec<bool>,
     /// Whether parsing failed somewhere: then names and uses may be missing,
@@ -66,6 +68,7 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         param_used: Vec::new(),
         activations: Vec::new(),
         param_ok: Vec::new(),
+        varies: Vec::new(),
         lenient,
         outputs: Vec::new(),
         equations: Vec::new(),
@@ -240,6 +243,13 @@ impl Lowerer<'_> {
             return default;
         }
         let a = &ast.args;
+        if let Some(bad) = a.iter().find(|v| !v.is_finite()) {
+            self.cx.error(
+                ast.name.span(),
+                format!("the arguments of `{name}` must be finite numbers, found {bad}"),
+            );
+            return default;
+        }
         match name.as_str() {
             "zeros" => Init::Zeros,
             "ones" => Init::Ones,
@@ -323,6 +333,20 @@ impl Lowerer<'_> {
 
     fn shape(&mut self, ast: &ShapeAst) -> Option<Shape> {
         let axes: Vec<Option<Affine>> = ast.axes.iter().map(|a| self.affine(a)).collect();
+        for (axis, ast_axis) in axes.iter().zip(&ast.axes) {
+            let Some(a) = axis else { continue };
+            let at_ones = a.constant.saturating_add(a.terms.values().sum::<i64>());
+            // With no positive coefficient the length is largest when every
+            // dimension is 1; otherwise it is checked when the cell is built.
+            if a.terms.values().all(|c| *c <= 0) && at_ones < 1 {
+                let msg = format!(
+                    "a length must be at least 1, and `{}` is {at_ones} when every dimension is 1",
+                    a.display(&self.dim_names)
+                );
+                self.cx.error(ast_axis.span, msg);
+                return None;
+            }
+        }
         match axes.as_slice() {
             [Some(n)] => Some(Shape::Vector(n.clone())),
             [Some(r), Some(c)] => Some(Shape::Matrix(r.clone(), c.clone())),
@@ -571,6 +595,10 @@ impl Lowerer<'_> {
     }
 
     fn constant(&mut self, v: f64, span: Span) -> NodeId {
+        if !v.is_finite() {
+            let msg = format!("this number evaluates to {v}; the equations need finite numbers");
+            self.cx.error(span, msg);
+        }
         self.intern(
             Op::Const(v.to_bits()),
             Shape::Scalar,
@@ -621,6 +649,14 @@ impl Lowerer<'_> {
             return None;
         };
         let x = self.expr(arg)?;
+        if matches!(known, Some(Func::Dyn(_))) && self.nodes[x].op.constant().is_some() {
+            let msg = format!(
+                "`{name}` is chosen at run time, so it cannot be applied to the number `{}`",
+                self.nodes[x].text
+            );
+            self.cx.error(func.span(), msg);
+            return None;
+        }
         if known.is_none() && !self.depends_on_step(x) {
             let msg = format!(
                 "`softmax({})` does not depend on the input or a state",
@@ -768,12 +804,9 @@ impl Lowerer<'_> {
         ))
     }
 
+    /// Whether a node depends on the input or a state (computed once per node).
     fn depends_on_step(&self, node: NodeId) -> bool {
-        match &self.nodes[node].op {
-            Op::Input | Op::State(_) => true,
-            Op::Param(_) | Op::Const(_) => false,
-            op => op.args().iter().any(|a| self.depends_on_step(*a)),
-        }
+        self.varies[node]
     }
 
     fn stack(&mut self, items: &[Expr], span: Span, e: &Expr) -> Option<NodeId> {
@@ -827,15 +860,32 @@ impl Lowerer<'_> {
             return id;
         }
         let id = self.nodes.len();
+        let varies = match &op {
+            Op::Input | Op::State(_) => true,
+            Op::Param(_) | Op::Const(_) => false,
+            op => op.args().iter().any(|a| self.varies[*a]),
+        };
+        self.varies.push(varies);
         self.nodes.push(Node {
             op: op.clone(),
             shape,
             span,
-            text,
+            text: shorten(text),
         });
         self.interned.insert(op, id);
         id
     }
+}
+
+/// Keeps messages and docs readable for very long expressions.
+fn shorten(text: String) -> String {
+    const MAX: usize = 160;
+    if text.chars().count() <= MAX {
+        return text;
+    }
+    let mut short: String = text.chars().take(MAX).collect();
+    short.push('…');
+    short
 }
 
 fn describe(name: Name) -> &'static str {

@@ -211,6 +211,7 @@ fn parse_shape(input: ParseStream) -> syn::Result<ShapeAst> {
 }
 
 fn parse_affine(input: ParseStream) -> syn::Result<AffineAst> {
+    let span = input.span();
     let mut terms = Vec::new();
     let mut sign = 1;
     loop {
@@ -223,15 +224,29 @@ fn parse_affine(input: ParseStream) -> syn::Result<AffineAst> {
             input.parse::<Token![-]>()?;
             sign = -1;
         } else {
-            return Ok(AffineAst { terms });
+            return Ok(AffineAst { terms, span });
         }
     }
+}
+
+/// The largest number a shape may contain, so that shape arithmetic cannot overflow.
+const MAX_SHAPE_NUMBER: i64 = 1 << 24;
+
+fn shape_number(lit: &syn::LitInt) -> syn::Result<i64> {
+    let v: i64 = lit.base10_parse()?;
+    if v > MAX_SHAPE_NUMBER {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("a number in a shape must be at most {MAX_SHAPE_NUMBER}"),
+        ));
+    }
+    Ok(v)
 }
 
 fn parse_affine_term(input: ParseStream) -> syn::Result<(i64, Option<Ident>)> {
     if input.peek(syn::LitInt) {
         let lit: syn::LitInt = input.parse()?;
-        let value: i64 = lit.base10_parse()?;
+        let value = shape_number(&lit)?;
         if input.peek(Token![*]) {
             input.parse::<Token![*]>()?;
             let dim: Ident = input.parse()?;
@@ -247,7 +262,7 @@ fn parse_affine_term(input: ParseStream) -> syn::Result<(i64, Option<Ident>)> {
     if input.peek(Token![*]) {
         input.parse::<Token![*]>()?;
         let lit: syn::LitInt = input.parse()?;
-        return Ok((lit.base10_parse()?, Some(dim)));
+        return Ok((shape_number(&lit)?, Some(dim)));
     }
     Ok((1, Some(dim)))
 }

@@ -33,19 +33,21 @@ impl Affine {
     pub fn add(&self, other: &Affine) -> Affine {
         let mut out = self.clone();
         for (&dim, &coeff) in &other.terms {
-            *out.terms.entry(dim).or_insert(0) += coeff;
+            let e = out.terms.entry(dim).or_insert(0);
+            *e = e.saturating_add(coeff);
         }
-        out.constant += other.constant;
+        out.constant = out.constant.saturating_add(other.constant);
         out.terms.retain(|_, c| *c != 0);
         out
     }
 
     /// This length times an integer.
     pub fn scale(&self, factor: i64) -> Affine {
-        let mut out = Affine::constant(self.constant * factor);
+        let mut out = Affine::constant(self.constant.saturating_mul(factor));
         for (&dim, &coeff) in &self.terms {
-            if coeff * factor != 0 {
-                out.terms.insert(dim, coeff * factor);
+            let c = coeff.saturating_mul(factor);
+            if c != 0 {
+                out.terms.insert(dim, c);
             }
         }
         out

@@ -105,3 +105,81 @@ fn every_prefix_never_panics() {
         expands_without_panic(head.into_iter().collect());
     }
 }
+
+/// Expands and returns the `compile_error!` messages (empty when it compiles).
+fn errors(tokens: TokenStream) -> String {
+    let out = expands_without_panic(tokens);
+    if out.contains("compile_error") {
+        out
+    } else {
+        String::new()
+    }
+}
+
+#[test]
+fn non_finite_numbers_are_errors() {
+    for body in [
+        quote!(a = tanh(w @ a) * 1e400;),
+        quote!(a = tanh(w @ a) * (1 / 0);),
+        quote!(a = tanh(w @ a) * log(0);),
+        quote!(a = tanh(w @ a) * (0 / 0);),
+    ] {
+        let e =
+            errors(quote!(cell C { dims n; input x: [n]; state a: [n]; param w: [n, n]; #body }));
+        assert!(e.contains("finite numbers"), "{body}: {e}");
+    }
+    let e = errors(
+        quote!(cell C { dims n; input x: [n]; state a: [n]; param b: [n] = constant(1e999); a = tanh(x + b); }),
+    );
+    assert!(e.contains("must be finite"), "{e}");
+}
+
+#[test]
+fn raw_identifiers_compile() {
+    let e = errors(
+        quote!(cell C { dims n; input x: [n]; state r#type: [n]; let r#in = tanh(x); r#type = r#in * r#type; }),
+    );
+    assert!(e.is_empty(), "{e}");
+}
+
+#[test]
+fn lengths_below_one_are_errors() {
+    for shape in [
+        quote!([0]),
+        quote!([-1]),
+        quote!([n - n - 3]),
+        quote!([0 - n]),
+    ] {
+        let e = errors(quote!(cell C { dims n; input x: [n]; state a: #shape; a = a; }));
+        assert!(e.contains("at least 1"), "{shape}: {e}");
+    }
+    let e =
+        errors(quote!(cell C { dims n; input x: [9223372036854775807 + 1]; state a: [n]; a = a; }));
+    assert!(e.contains("at most"), "{e}");
+}
+
+#[test]
+fn a_deep_shared_graph_compiles_quickly() {
+    let mut lets = quote!(let p0 = tanh(x););
+    for k in 1..=60usize {
+        let (prev, this) = (
+            quote::format_ident!("p{}", k - 1),
+            quote::format_ident!("p{}", k),
+        );
+        lets.extend(quote!(let #this = #prev * #prev;));
+    }
+    let started = std::time::Instant::now();
+    let e = errors(
+        quote!(cell C { dims n; input x: [n]; state a: [n]; param w: [n, n]; #lets a = tanh(w @ p60); }),
+    );
+    assert!(e.is_empty(), "{e}");
+    assert!(started.elapsed().as_secs() < 10);
+}
+
+#[test]
+fn a_run_time_activation_of_a_number_is_an_error() {
+    let e = errors(
+        quote!(cell C { dims n; input x: [n]; state a: [n]; activation act = tanh; a = act(1) * tanh(x); }),
+    );
+    assert!(e.contains("chosen at run time"), "{e}");
+}

@@ -12,8 +12,7 @@ use quote::{format_ident, quote};
 
 impl Gen<'_> {
     fn adj_var(&self, node: NodeId) -> proc_macro2::Ident {
-        let v = self.value_var(node).to_string();
-        format_ident!("__g{}", v.trim_start_matches("__v"))
+        self.local("__g", node)
     }
 
     fn zero_len(&self) -> Affine {
