@@ -5,6 +5,7 @@ extern crate cellforge_runtime as cellforge;
 
 pub mod gru;
 pub mod keras;
+pub mod keras_layers;
 pub mod lstm;
 pub mod rnn;
 

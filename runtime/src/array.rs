@@ -95,7 +95,7 @@ impl<T: Real> NdArray<T> {
     /// If the number of elements overflows `usize` (like `Vec` allocation).
     #[must_use]
     pub fn zeros(shape: Vec<usize>) -> Self {
-        Self::from_fn(&shape, || <T as Real>::from_f64(0.0))
+        Self::from_fn(&shape, || T::cast(0.0))
     }
 
     /// A 0-d array holding `x` (shape `()`).
@@ -200,11 +200,7 @@ impl<T: Real> NdArray<T> {
     pub fn cast<U: Real>(&self) -> NdArray<U> {
         NdArray {
             shape: self.shape.clone(),
-            data: self
-                .data
-                .iter()
-                .map(|x| <U as Real>::from_f64(x.to_f64()))
-                .collect(),
+            data: self.data.iter().map(|x| U::cast(x.to_f64())).collect(),
         }
     }
 
@@ -1347,8 +1343,8 @@ mod printing {
             return false;
         };
         let cutoff_max = if is_f32::<T>() { 1e6 } else { 1e8 };
-        let ratio = (<T as Real>::from_f64(max) / <T as Real>::from_f64(min)).to_f64();
-        max >= cutoff_max || min < <T as Real>::from_f64(1e-4).to_f64() || ratio > 1000.0
+        let ratio = (T::cast(max) / T::cast(min)).to_f64();
+        max >= cutoff_max || min < T::cast(1e-4).to_f64() || ratio > 1000.0
     }
 
     /// `_formatArray`: the recursive layout of nested brackets and lines.
@@ -1487,7 +1483,7 @@ mod tests {
     }
 
     fn array<T: Real>(shape: &[usize], values: &[f64]) -> NdArray<T> {
-        let data = values.iter().map(|&v| <T as Real>::from_f64(v)).collect();
+        let data = values.iter().map(|&v| T::cast(v)).collect();
         NdArray::new(shape.to_vec(), data).expect("shape matches the values")
     }
 
@@ -1577,7 +1573,7 @@ mod tests {
             assert_eq!(NdArray::scalar(x).to_string(), expected, "{x:e}");
         }
         for &(x, expected) in ZERO_D_F32 {
-            let a = NdArray::scalar(<f32 as Real>::from_f64(x));
+            let a = NdArray::scalar(<f32 as Real>::cast(x));
             assert_eq!(a.to_string(), expected, "{x:e}");
         }
     }

@@ -44,7 +44,7 @@ impl Init {
         let mut draw = |f: &mut dyn FnMut(&mut NumpyRng) -> f64| {
             for i in 0..rows {
                 for j in 0..cols {
-                    m[(i, j)] = <T as Real>::from_f64(f(rng));
+                    m[(i, j)] = T::cast(f(rng));
                 }
             }
         };
@@ -62,7 +62,7 @@ impl Init {
                 let q = orthogonal(rows, cols, rng);
                 for i in 0..rows {
                     for j in 0..cols {
-                        m[(i, j)] = <T as Real>::from_f64(q[(i, j)]);
+                        m[(i, j)] = T::cast(q[(i, j)]);
                     }
                 }
             }

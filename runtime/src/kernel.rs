@@ -247,7 +247,7 @@ pub fn log<T: Real>(x: T) -> T {
 /// Keras's hard sigmoid: `clip(0.2 x + 0.5, 0, 1)`.
 #[inline(always)]
 pub fn hard_sigmoid<T: Real>(x: T) -> T {
-    let y = <T as Real>::from_f64(0.2) * x + <T as Real>::from_f64(0.5);
+    let y = T::cast(0.2) * x + T::cast(0.5);
     if y < T::zero() {
         T::zero()
     } else if y > T::one() {
@@ -260,9 +260,9 @@ pub fn hard_sigmoid<T: Real>(x: T) -> T {
 /// The slope of Keras's hard sigmoid at `x`: 0.2 inside `(−2.5, 2.5)`, 0 outside.
 #[inline(always)]
 pub fn hard_sigmoid_slope<T: Real>(x: T) -> T {
-    let y = <T as Real>::from_f64(0.2) * x + <T as Real>::from_f64(0.5);
+    let y = T::cast(0.2) * x + T::cast(0.5);
     if y > T::zero() && y < T::one() {
-        <T as Real>::from_f64(0.2)
+        T::cast(0.2)
     } else {
         T::zero()
     }

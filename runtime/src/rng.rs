@@ -169,7 +169,7 @@ impl NumpyRng {
     /// gives: the Gaussians are drawn in numpy's row-major order and element
     /// `(r, c)` of the matrix is numpy's `[r, c]`, converted to `T`.
     pub fn randn_matrix<T: Real>(&mut self, rows: usize, cols: usize) -> DMatrix<T> {
-        let draws = (0..rows * cols).map(|_| <T as Real>::from_f64(self.standard_normal()));
+        let draws = (0..rows * cols).map(|_| T::cast(self.standard_normal()));
         DMatrix::from_row_iterator(rows, cols, draws)
     }
 }

@@ -13,7 +13,7 @@ pub trait Real:
     /// The name numpy gives this type (`float32`, `float64`).
     const DTYPE: &'static str;
     /// Converts from `f64`, rounding to nearest.
-    fn from_f64(x: f64) -> Self;
+    fn cast(x: f64) -> Self;
     /// Converts to `f64` exactly.
     fn to_f64(self) -> f64;
 
@@ -61,7 +61,7 @@ impl Real for f32 {
         // SAFETY: forwarded from the caller's contract.
         unsafe { matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
     }
-    fn from_f64(x: f64) -> Self {
+    fn cast(x: f64) -> Self {
         x as f32
     }
     fn to_f64(self) -> f64 {
@@ -89,7 +89,7 @@ impl Real for f64 {
         // SAFETY: forwarded from the caller's contract.
         unsafe { matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
     }
-    fn from_f64(x: f64) -> Self {
+    fn cast(x: f64) -> Self {
         x
     }
     fn to_f64(self) -> f64 {

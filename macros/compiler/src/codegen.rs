@@ -925,7 +925,7 @@ impl Gen<'_> {
             Op::Const(bits) => {
                 let v = f64::from_bits(*bits);
                 let var = format_ident!("__k{}", node);
-                prelude.push(quote!(let #var = <T as #cf::Real>::from_f64(#v);));
+                prelude.push(quote!(let #var = T::cast(#v);));
                 quote!(#var)
             }
             Op::Param(k) => {

@@ -405,7 +405,7 @@ impl<T: Real> LayerConfig<T> for Dropout {
 
 /// A keep mask of `rows × cols`, scaled by `1 / (1 − rate)`.
 fn keep_mask<T: Real>(rows: usize, cols: usize, rate: f64, rng: &mut NumpyRng) -> DMatrix<T> {
-    let scale = <T as Real>::from_f64(1.0 / (1.0 - rate));
+    let scale = T::cast(1.0 / (1.0 - rate));
     DMatrix::from_fn(rows, cols, |_, _| {
         if rng.next_f64() < rate {
             T::zero()
@@ -825,7 +825,7 @@ impl<T: Real> Layer<T> for BidirectionalLayer<T> {
             }
             Merge::Sum => &a + &b,
             Merge::Mul => a.component_mul(&b),
-            Merge::Ave => (&a + &b) * <T as Real>::from_f64(0.5),
+            Merge::Ave => (&a + &b) * T::cast(0.5),
         };
         let out = rewrap(&yf, merged)?;
         self.outputs = Some((yf, yb));
@@ -851,10 +851,7 @@ impl<T: Real> Layer<T> for BidirectionalLayer<T> {
             ),
             Merge::Sum => (d.clone(), d.clone()),
             Merge::Mul => (d.component_mul(&b), d.component_mul(&a)),
-            Merge::Ave => (
-                d * <T as Real>::from_f64(0.5),
-                d * <T as Real>::from_f64(0.5),
-            ),
+            Merge::Ave => (d * T::cast(0.5), d * T::cast(0.5)),
         };
         let dxf = self.fwd.backward(&rewrap(yf, da)?)?;
         let dxb = self.bwd.backward(&in_time_order(rewrap(yb, db)?)?)?;

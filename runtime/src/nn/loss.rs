@@ -50,7 +50,7 @@ impl Loss {
                     } else {
                         0.0
                     };
-                    *g = <T as Real>::from_f64(d / (cols * rows as f64));
+                    *g = T::cast(d / (cols * rows as f64));
                 }
                 total /= rows as f64;
             }
@@ -59,7 +59,7 @@ impl Loss {
                     let (z, y) = (z.to_f64(), y.to_f64());
                     total += z.max(0.0) - z * y + (-z.abs()).exp().ln_1p();
                     let s = 1.0 / (1.0 + (-z).exp());
-                    *g = <T as Real>::from_f64((s - y) / (cols * rows as f64));
+                    *g = T::cast((s - y) / (cols * rows as f64));
                 }
                 total /= rows as f64;
             }
@@ -77,7 +77,7 @@ impl Loss {
                         if y != 0.0 {
                             total -= y * (p.max(f64::MIN_POSITIVE)).ln();
                         }
-                        grad[(r, c)] = <T as Real>::from_f64((p - y) / cols);
+                        grad[(r, c)] = T::cast((p - y) / cols);
                     }
                 }
             }
@@ -85,7 +85,7 @@ impl Loss {
                 for ((g, &p), &y) in grad.iter_mut().zip(pred.iter()).zip(target.iter()) {
                     let d = p.to_f64() - y.to_f64();
                     total += d * d;
-                    *g = <T as Real>::from_f64(2.0 * d / (cols * rows as f64));
+                    *g = T::cast(2.0 * d / (cols * rows as f64));
                 }
                 total /= rows as f64;
             }

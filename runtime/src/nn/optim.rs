@@ -158,22 +158,22 @@ impl<T: Real> OptimizerState<T> {
         match self.optimizer {
             Optimizer::Sgd { lr } => {
                 for (p, &g) in p.iter_mut().zip(g) {
-                    *p -= <T as Real>::from_f64(lr * grad(g));
+                    *p -= T::cast(lr * grad(g));
                 }
             }
             Optimizer::Momentum { lr, beta } => {
                 for ((p, &g), m) in p.iter_mut().zip(g).zip(m.iter_mut()) {
                     let vel = beta * m.to_f64() + grad(g);
-                    *m = <T as Real>::from_f64(vel);
-                    *p -= <T as Real>::from_f64(lr * vel);
+                    *m = T::cast(vel);
+                    *p -= T::cast(lr * vel);
                 }
             }
             Optimizer::RmsProp { lr, rho, eps } => {
                 for ((p, &g), s) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                     let g = grad(g);
                     let sv = rho * s.to_f64() + (1.0 - rho) * g * g;
-                    *s = <T as Real>::from_f64(sv);
-                    *p -= <T as Real>::from_f64(lr * g / (sv.sqrt() + eps));
+                    *s = T::cast(sv);
+                    *p -= T::cast(lr * g / (sv.sqrt() + eps));
                 }
             }
             Optimizer::Adam {
@@ -191,15 +191,15 @@ impl<T: Real> OptimizerState<T> {
                     let g = grad(g);
                     let mv = beta1 * m.to_f64() + (1.0 - beta1) * g;
                     let vv = beta2 * v.to_f64() + (1.0 - beta2) * g * g;
-                    *m = <T as Real>::from_f64(mv);
-                    *v = <T as Real>::from_f64(vv);
+                    *m = T::cast(mv);
+                    *v = T::cast(vv);
                     let (mh, vh) = (mv / c1, vv / c2);
                     let denom = if eps_inside_sqrt {
                         (vh + eps).sqrt()
                     } else {
                         vh.sqrt() + eps
                     };
-                    *p -= <T as Real>::from_f64(lr * mh / denom);
+                    *p -= T::cast(lr * mh / denom);
                 }
             }
         }

@@ -1,0 +1,447 @@
+//! Keras's recurrent layers, `SimpleRNN`, `LSTM` and `GRU`, as layer
+//! configurations for [`Sequential`](cellforge_runtime::nn::model::Sequential),
+//! with Keras's defaults and parameter counts, and converters from the
+//! weights Keras's `get_weights()` returns.
+
+use crate::keras;
+use cellforge_runtime::nn::layers::{Recurrent, RecurrentConfig};
+use cellforge_runtime::nn::{Layer, LayerConfig, Shape};
+use cellforge_runtime::{Activation, Error, NumpyRng, Real};
+use nalgebra::{DMatrix, DVector};
+
+fn input_features(kind: &str, input: &Shape) -> Result<usize, Error> {
+    match input {
+        Shape::Seq { features, .. } => Ok(*features),
+        other => Err(Error::Shape {
+            tensor: format!("the input of `{kind}`"),
+            expected: "a sequence (None, T, features)".into(),
+            found: other.to_string(),
+        }),
+    }
+}
+
+fn check_units(kind: &str, units: usize) -> Result<(), Error> {
+    if units == 0 {
+        return Err(Error::Shape {
+            tensor: format!("`{kind}`"),
+            expected: "at least 1 unit".into(),
+            found: "0 units".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Keras's `SimpleRNN(units)`.
+#[derive(Clone, Debug)]
+pub struct SimpleRnn {
+    /// Output size.
+    pub units: usize,
+    /// Default `tanh`.
+    pub activation: Activation,
+    /// Default true.
+    pub use_bias: bool,
+    /// Default false.
+    pub return_sequences: bool,
+    /// Input dropout rate, one mask for all steps (default 0).
+    pub dropout: f64,
+}
+
+impl SimpleRnn {
+    /// `SimpleRNN(units)` with Keras's defaults.
+    pub fn new(units: usize) -> Self {
+        SimpleRnn {
+            units,
+            activation: Activation::Tanh,
+            use_bias: true,
+            return_sequences: false,
+            dropout: 0.0,
+        }
+    }
+    /// Sets the activation.
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+    /// With or without bias.
+    pub fn use_bias(mut self, yes: bool) -> Self {
+        self.use_bias = yes;
+        self
+    }
+    /// Output every step.
+    pub fn return_sequences(mut self, yes: bool) -> Self {
+        self.return_sequences = yes;
+        self
+    }
+    /// Input dropout.
+    pub fn dropout(mut self, rate: f64) -> Self {
+        self.dropout = rate;
+        self
+    }
+}
+
+impl<T: Real> RecurrentConfig<T> for SimpleRnn {
+    fn build_dir(
+        self,
+        input: &Shape,
+        backwards: bool,
+        rng: &mut NumpyRng,
+    ) -> Result<Box<dyn Layer<T>>, Error> {
+        let n_x = input_features("SimpleRNN", input)?;
+        check_units("SimpleRNN", self.units)?;
+        let wrap = |l: Box<dyn Layer<T>>| Ok(l);
+        if self.use_bias {
+            let cell = keras::SimpleRnn::<T>::init(
+                keras::SimpleRnnDims {
+                    n_x,
+                    units: self.units,
+                },
+                rng,
+            )?
+            .with_activation("activation", self.activation)?;
+            wrap(Box::new(
+                Recurrent::new("SimpleRNN", cell)
+                    .return_sequences(self.return_sequences)
+                    .go_backwards(backwards)
+                    .dropout(self.dropout)?,
+            ))
+        } else {
+            let cell = keras::SimpleRnnNoBias::<T>::init(
+                keras::SimpleRnnNoBiasDims {
+                    n_x,
+                    units: self.units,
+                },
+                rng,
+            )?
+            .with_activation("activation", self.activation)?;
+            wrap(Box::new(
+                Recurrent::new("SimpleRNN", cell)
+                    .return_sequences(self.return_sequences)
+                    .go_backwards(backwards)
+                    .dropout(self.dropout)?,
+            ))
+        }
+    }
+}
+
+impl<T: Real> LayerConfig<T> for SimpleRnn {
+    fn build(self, input: &Shape, rng: &mut NumpyRng) -> Result<Box<dyn Layer<T>>, Error> {
+        self.build_dir(input, false, rng)
+    }
+}
+
+/// Keras's `LSTM(units)`.
+#[derive(Clone, Debug)]
+pub struct Lstm {
+    /// Output size.
+    pub units: usize,
+    /// Default `tanh`.
+    pub activation: Activation,
+    /// Default `sigmoid`.
+    pub recurrent_activation: Activation,
+    /// Default true.
+    pub use_bias: bool,
+    /// Default false.
+    pub return_sequences: bool,
+    /// Input dropout rate, one mask for all steps (default 0).
+    pub dropout: f64,
+}
+
+impl Lstm {
+    /// `LSTM(units)` with Keras's defaults.
+    pub fn new(units: usize) -> Self {
+        Lstm {
+            units,
+            activation: Activation::Tanh,
+            recurrent_activation: Activation::Sigmoid,
+            use_bias: true,
+            return_sequences: false,
+            dropout: 0.0,
+        }
+    }
+    /// Sets the activation.
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+    /// Sets the gates' activation.
+    pub fn recurrent_activation(mut self, a: Activation) -> Self {
+        self.recurrent_activation = a;
+        self
+    }
+    /// With or without bias.
+    pub fn use_bias(mut self, yes: bool) -> Self {
+        self.use_bias = yes;
+        self
+    }
+    /// Output every step.
+    pub fn return_sequences(mut self, yes: bool) -> Self {
+        self.return_sequences = yes;
+        self
+    }
+    /// Input dropout.
+    pub fn dropout(mut self, rate: f64) -> Self {
+        self.dropout = rate;
+        self
+    }
+}
+
+impl<T: Real> RecurrentConfig<T> for Lstm {
+    fn build_dir(
+        self,
+        input: &Shape,
+        backwards: bool,
+        rng: &mut NumpyRng,
+    ) -> Result<Box<dyn Layer<T>>, Error> {
+        let n_x = input_features("LSTM", input)?;
+        check_units("LSTM", self.units)?;
+        let (a, r) = (self.activation, self.recurrent_activation);
+        if self.use_bias {
+            let cell = keras::Lstm::<T>::init(
+                keras::LstmDims {
+                    n_x,
+                    units: self.units,
+                },
+                rng,
+            )?
+            .with_activation("activation", a)?
+            .with_activation("recurrent_activation", r)?;
+            Ok(Box::new(
+                Recurrent::new("LSTM", cell)
+                    .return_sequences(self.return_sequences)
+                    .go_backwards(backwards)
+                    .dropout(self.dropout)?,
+            ))
+        } else {
+            let cell = keras::LstmNoBias::<T>::init(
+                keras::LstmNoBiasDims {
+                    n_x,
+                    units: self.units,
+                },
+                rng,
+            )?
+            .with_activation("activation", a)?
+            .with_activation("recurrent_activation", r)?;
+            Ok(Box::new(
+                Recurrent::new("LSTM", cell)
+                    .return_sequences(self.return_sequences)
+                    .go_backwards(backwards)
+                    .dropout(self.dropout)?,
+            ))
+        }
+    }
+}
+
+impl<T: Real> LayerConfig<T> for Lstm {
+    fn build(self, input: &Shape, rng: &mut NumpyRng) -> Result<Box<dyn Layer<T>>, Error> {
+        self.build_dir(input, false, rng)
+    }
+}
+
+/// Keras's `GRU(units)`. `reset_after` defaults to false, Keras 2's first
+/// form and the parameter count of the course (TensorFlow 2 defaults to true).
+#[derive(Clone, Debug)]
+pub struct Gru {
+    /// Output size.
+    pub units: usize,
+    /// Default `tanh`.
+    pub activation: Activation,
+    /// Default `sigmoid`.
+    pub recurrent_activation: Activation,
+    /// Apply the reset gate after the recurrent product (default false).
+    pub reset_after: bool,
+    /// Default false.
+    pub return_sequences: bool,
+    /// Input dropout rate, one mask for all steps (default 0).
+    pub dropout: f64,
+}
+
+impl Gru {
+    /// `GRU(units, reset_after=False)`.
+    pub fn new(units: usize) -> Self {
+        Gru {
+            units,
+            activation: Activation::Tanh,
+            recurrent_activation: Activation::Sigmoid,
+            reset_after: false,
+            return_sequences: false,
+            dropout: 0.0,
+        }
+    }
+    /// Sets the activation.
+    pub fn activation(mut self, a: Activation) -> Self {
+        self.activation = a;
+        self
+    }
+    /// Sets the gates' activation.
+    pub fn recurrent_activation(mut self, a: Activation) -> Self {
+        self.recurrent_activation = a;
+        self
+    }
+    /// Reset after the recurrent product (TensorFlow 2, PyTorch).
+    pub fn reset_after(mut self, yes: bool) -> Self {
+        self.reset_after = yes;
+        self
+    }
+    /// Output every step.
+    pub fn return_sequences(mut self, yes: bool) -> Self {
+        self.return_sequences = yes;
+        self
+    }
+    /// Input dropout.
+    pub fn dropout(mut self, rate: f64) -> Self {
+        self.dropout = rate;
+        self
+    }
+}
+
+impl<T: Real> RecurrentConfig<T> for Gru {
+    fn build_dir(
+        self,
+        input: &Shape,
+        backwards: bool,
+        rng: &mut NumpyRng,
+    ) -> Result<Box<dyn Layer<T>>, Error> {
+        let n_x = input_features("GRU", input)?;
+        check_units("GRU", self.units)?;
+        let (a, r) = (self.activation, self.recurrent_activation);
+        if self.reset_after {
+            let cell = keras::GruResetAfter::<T>::init(
+                keras::GruResetAfterDims {
+                    n_x,
+                    units: self.units,
+                },
+                rng,
+            )?
+            .with_activation("activation", a)?
+            .with_activation("recurrent_activation", r)?;
+            Ok(Box::new(
+                Recurrent::new("GRU", cell)
+                    .return_sequences(self.return_sequences)
+                    .go_backwards(backwards)
+                    .dropout(self.dropout)?,
+            ))
+        } else {
+            let cell = keras::Gru::<T>::init(
+                keras::GruDims {
+                    n_x,
+                    units: self.units,
+                },
+                rng,
+            )?
+            .with_activation("activation", a)?
+            .with_activation("recurrent_activation", r)?;
+            Ok(Box::new(
+                Recurrent::new("GRU", cell)
+                    .return_sequences(self.return_sequences)
+                    .go_backwards(backwards)
+                    .dropout(self.dropout)?,
+            ))
+        }
+    }
+}
+
+impl<T: Real> LayerConfig<T> for Gru {
+    fn build(self, input: &Shape, rng: &mut NumpyRng) -> Result<Box<dyn Layer<T>>, Error> {
+        self.build_dir(input, false, rng)
+    }
+}
+
+fn expect_shape<T: Real>(what: &str, m: &DMatrix<T>, shape: (usize, usize)) -> Result<(), Error> {
+    if m.shape() == shape {
+        return Ok(());
+    }
+    Err(Error::Shape {
+        tensor: format!("the Keras weight `{what}`"),
+        expected: format!("{} × {}", shape.0, shape.1),
+        found: format!("{} × {}", m.nrows(), m.ncols()),
+    })
+}
+
+fn expect_count<T>(layer: &str, weights: &[DMatrix<T>], n: usize) -> Result<(), Error> {
+    if weights.len() == n {
+        return Ok(());
+    }
+    Err(Error::Shape {
+        tensor: format!("the Keras weights of `{layer}`"),
+        expected: format!("{n} arrays"),
+        found: format!("{} arrays", weights.len()),
+    })
+}
+
+/// The columns `k·units .. (k+1)·units` of a Keras kernel, transposed to one
+/// gate's `(units, n)` matrix.
+fn gate<T: Real>(kernel: &DMatrix<T>, k: usize, units: usize) -> DMatrix<T> {
+    kernel.columns(k * units, units).transpose()
+}
+
+fn bias_gate<T: Real>(bias: &DMatrix<T>, k: usize, units: usize) -> DVector<T> {
+    DVector::from_iterator(units, bias.columns(k * units, units).iter().copied())
+}
+
+/// `SimpleRNN` weights from Keras's `get_weights()`: `[kernel (n_x, units),
+/// recurrent_kernel (units, units), bias (1, units)]`, without the bias for
+/// `use_bias=False`.
+pub fn simple_rnn_from_keras<T: Real>(
+    n_x: usize,
+    units: usize,
+    weights: &[DMatrix<T>],
+) -> Result<keras::SimpleRnnNoBiasParams<T>, Error> {
+    expect_count("SimpleRNN", weights, 2)?;
+    let (kernel, recurrent) = (&weights[0], &weights[1]);
+    expect_shape("kernel", kernel, (n_x, units))?;
+    expect_shape("recurrent_kernel", recurrent, (units, units))?;
+    Ok(keras::SimpleRnnNoBiasParams {
+        kernel: kernel.transpose(),
+        recurrent_kernel: recurrent.transpose(),
+    })
+}
+
+/// `LSTM` weights from Keras's `get_weights()` with `use_bias=False`:
+/// `[kernel (n_x, 4 units), recurrent_kernel (units, 4 units)]`, gates `i, f, c, o`.
+pub fn lstm_no_bias_from_keras<T: Real>(
+    n_x: usize,
+    units: usize,
+    weights: &[DMatrix<T>],
+) -> Result<keras::LstmNoBiasParams<T>, Error> {
+    expect_count("LSTM", weights, 2)?;
+    let (k, r) = (&weights[0], &weights[1]);
+    expect_shape("kernel", k, (n_x, 4 * units))?;
+    expect_shape("recurrent_kernel", r, (units, 4 * units))?;
+    Ok(keras::LstmNoBiasParams {
+        w_i: gate(k, 0, units),
+        w_f: gate(k, 1, units),
+        w_c: gate(k, 2, units),
+        w_o: gate(k, 3, units),
+        u_i: gate(r, 0, units),
+        u_f: gate(r, 1, units),
+        u_c: gate(r, 2, units),
+        u_o: gate(r, 3, units),
+    })
+}
+
+/// `LSTM` weights from Keras's `get_weights()`: `[kernel (n_x, 4 units),
+/// recurrent_kernel (units, 4 units), bias (1, 4 units)]`, gates `i, f, c, o`.
+pub fn lstm_from_keras<T: Real>(
+    n_x: usize,
+    units: usize,
+    weights: &[DMatrix<T>],
+) -> Result<keras::LstmParams<T>, Error> {
+    expect_count("LSTM", weights, 3)?;
+    let nb = lstm_no_bias_from_keras(n_x, units, &weights[..2])?;
+    let b = &weights[2];
+    expect_shape("bias", b, (1, 4 * units))?;
+    Ok(keras::LstmParams {
+        w_i: nb.w_i,
+        w_f: nb.w_f,
+        w_c: nb.w_c,
+        w_o: nb.w_o,
+        u_i: nb.u_i,
+        u_f: nb.u_f,
+        u_c: nb.u_c,
+        u_o: nb.u_o,
+        b_i: bias_gate(b, 0, units),
+        b_f: bias_gate(b, 1, units),
+        b_c: bias_gate(b, 2, units),
+        b_o: bias_gate(b, 3, units),
+    })
+}

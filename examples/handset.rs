@@ -1,0 +1,106 @@
+//! Keras models with hand-set weights (seed 004's exercises), rebuilt with
+//! cellforge: linear `SimpleRNN`s and a linear `LSTM`, no bias, whose outputs
+//! can be worked out by hand. `cargo run --release --example handset`.
+//!
+//! Keras computes in `f32`; so does this example, and it prints the `f32`
+//! results the way numpy prints them, next to the exact `f64` ones.
+
+use cellforge::cells::keras::{LstmNoBias, LstmNoBiasDims, SimpleRnnNoBias, SimpleRnnNoBiasDims};
+use cellforge::cells::keras_layers::{lstm_no_bias_from_keras, simple_rnn_from_keras};
+use cellforge::nn::layers::Recurrent;
+use cellforge::nn::model::Sequential;
+use cellforge::nn::{Shape, Tensor};
+use cellforge::prelude::*;
+use nalgebra::DMatrix;
+
+/// A linear `SimpleRNN(units, use_bias=False)` with Keras weights `w`
+/// (`(1, units)`) and `u` (`(units, units)`), run on one sequence of scalars;
+/// returns the last state.
+pub fn simple_rnn<T: Real>(w: &[f64], u: &[f64], xs: &[f64]) -> Result<Vec<T>, Error> {
+    let units = w.len();
+    let kernel = DMatrix::from_row_slice(1, units, w).map(T::cast);
+    let recurrent = DMatrix::from_row_slice(units, units, u).map(T::cast);
+    let params = simple_rnn_from_keras(1, units, &[kernel, recurrent])?;
+    let cell = SimpleRnnNoBias::new(SimpleRnnNoBiasDims { n_x: 1, units }, &params)?
+        .with_activation("activation", Activation::Linear)?;
+    let mut model = Sequential::<T>::new(
+        Shape::Seq {
+            features: 1,
+            steps: None,
+        },
+        0,
+    )
+    .add_layer(Box::new(Recurrent::new("SimpleRNN", cell)))?;
+    let x = Sequence::new(DMatrix::from_row_slice(1, xs.len(), xs).map(T::cast), 1)?;
+    Ok(model.predict(&Tensor::Seq(x), 1)?.iter().copied().collect())
+}
+
+/// The linear one-unit `LSTM(use_bias=False, return_sequences=True)` of the
+/// exercise: kernel `[1, 0, 1, 1]` (gates `i, f, c, o`), recurrent kernel 0.
+/// The forget gate is 0, so `c = x · x` and `h = x · c = x³`.
+pub fn lstm_cubes<T: Real>(xs: &[f64]) -> Result<Vec<T>, Error> {
+    let kernel = DMatrix::from_row_slice(1, 4, &[1.0, 0.0, 1.0, 1.0]).map(T::cast);
+    let recurrent = DMatrix::zeros(1, 4);
+    let params = lstm_no_bias_from_keras(1, 1, &[kernel, recurrent])?;
+    let cell = LstmNoBias::new(LstmNoBiasDims { n_x: 1, units: 1 }, &params)?
+        .with_activation("activation", Activation::Linear)?
+        .with_activation("recurrent_activation", Activation::Linear)?;
+    let mut model = Sequential::<T>::new(
+        Shape::Seq {
+            features: 1,
+            steps: None,
+        },
+        0,
+    )
+    .add_layer(Box::new(
+        Recurrent::new("LSTM", cell).return_sequences(true),
+    ))?;
+    let x = Sequence::new(DMatrix::from_row_slice(1, xs.len(), xs).map(T::cast), 1)?;
+    Ok(model.predict(&Tensor::Seq(x), 1)?.iter().copied().collect())
+}
+
+/// The one-unit cases: `(w, u, inputs)`.
+pub const ONE_UNIT: [(f64, f64, [f64; 3]); 8] = [
+    (1.0, 1.0, [3.0, 3.0, 7.0]),
+    (1.0, 1.0, [4.0, 4.0, 8.0]),
+    (2.0, 1.0, [4.0, 4.0, 8.0]),
+    (1.0, 2.0, [4.0, 4.0, 8.0]),
+    (2.0, 2.0, [4.0, 4.0, 8.0]),
+    (1.0, 3.0, [4.0, 4.0, 8.0]),
+    (1.0, -1.0, [4.0, 4.0, 8.0]),
+    (1.0, 0.0, [31546.0, 1243.0, 8.0]),
+];
+
+/// The large two-unit case (In[82]): `(w, u, inputs)`.
+pub const TWO_UNIT_LARGE: ([f64; 2], [f64; 4], [f64; 4]) = (
+    [945.0, 71324.0],
+    [4456.0, 834.0, 4246.0, 964.0],
+    [543.0, 232.0, 45.0, 7433.0],
+);
+
+fn array<T: Real>(v: Vec<T>) -> NdArray<T> {
+    NdArray::new(vec![v.len()], v).unwrap_or_else(|_| NdArray::zeros(vec![0]))
+}
+
+fn main() -> Result<(), Error> {
+    println!("One-unit SimpleRNN, linear, no bias: h_T = w (u² x₁ + u x₂ + x₃)");
+    for (w, u, xs) in ONE_UNIT {
+        let out = simple_rnn::<f32>(&[w], &[u], &xs)?;
+        println!("  w = {w:>2}, u = {u:>2}, x = {xs:?} -> {}", array(out));
+    }
+    let two = simple_rnn::<f32>(&[1.0, 1.0], &[1.0, 0.0, 0.0, 0.0], &[3.0, 3.0, 7.0, 5.0])?;
+    println!(
+        "Two-unit SimpleRNN, u = [[1, 0], [0, 0]]: h = (Σ x, x_T) -> {}",
+        array(two)
+    );
+    let (w, u, xs) = TWO_UNIT_LARGE;
+    println!("Two-unit SimpleRNN, large weights:");
+    println!("  float32 -> {}", array(simple_rnn::<f32>(&w, &u, &xs)?));
+    println!("  float64 -> {}", array(simple_rnn::<f64>(&w, &u, &xs)?));
+    println!("One-unit LSTM, linear, kernel [1, 0, 1, 1]: h_t = x_t³");
+    println!(
+        "  x = [0, 1, 2, 4] -> {}",
+        array(lstm_cubes::<f32>(&[0.0, 1.0, 2.0, 4.0])?)
+    );
+    Ok(())
+}
