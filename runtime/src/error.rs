@@ -54,6 +54,13 @@ pub enum Error {
         /// The step within the epoch (1-based, 0 outside training).
         step: usize,
     },
+    /// A file that could not be read or written, or whose content is wrong.
+    File {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A name that the cell does not have.
     Name {
         /// What kind of name (state, output, parameter).
@@ -99,6 +106,7 @@ impl fmt::Display for Error {
                 f,
                 "{what} is not finite (NaN or infinite) at epoch {epoch}, step {step}; training stopped and the weights are those of the last good step"
             ),
+            Error::File { path, reason } => write!(f, "{path}: {reason}"),
             Error::Name { kind, name, known } => {
                 write!(
                     f,

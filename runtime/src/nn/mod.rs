@@ -6,6 +6,7 @@
 //! `t·m .. (t+1)·m`), or token ids (`Ids`). Shapes print as Keras prints them:
 //! `(None, 500, 32)`.
 
+pub mod checkpoint;
 pub mod layers;
 pub mod loss;
 pub mod model;

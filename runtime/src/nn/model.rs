@@ -78,6 +78,10 @@ impl<T: Real> Sequential<T> {
     }
 
     /// Adds a layer, built for the output shape of the layers before it.
+    #[allow(
+        clippy::should_implement_trait,
+        reason = "Keras's name for adding a layer"
+    )]
     pub fn add(mut self, layer: impl LayerConfig<T>) -> Result<Self, Error> {
         let shape = self.output_shape()?;
         let built = layer.build(&shape, &mut self.rng)?;
@@ -156,11 +160,7 @@ impl<T: Real> Sequential<T> {
         let mut out = String::new();
         let rule = "_".repeat(65);
         let _ = writeln!(out, "Model: \"sequential\"\n{rule}");
-        let _ = writeln!(
-            out,
-            "{:<29}{:<26}{}",
-            "Layer (type)", "Output Shape", "Param #"
-        );
+        let _ = writeln!(out, "{:<29}{:<26}Param #", "Layer (type)", "Output Shape");
         let _ = writeln!(out, "{}", "=".repeat(65));
         let mut shape = self.input;
         for (k, (layer, name)) in self.layers.iter().zip(&self.names).enumerate() {
@@ -454,7 +454,7 @@ fn thousands(n: usize) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (k, ch) in s.chars().enumerate() {
-        if k > 0 && (s.len() - k) % 3 == 0 {
+        if k > 0 && (s.len() - k).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
