@@ -7,6 +7,7 @@ pub mod activation;
 pub mod array;
 pub mod backward;
 pub mod cell;
+pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod init;
