@@ -4,6 +4,7 @@
 
 pub mod imdb;
 pub mod npy;
+pub mod planar;
 pub mod text;
 
 pub use imdb::{Imdb, Review, Split};
