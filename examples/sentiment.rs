@@ -147,6 +147,7 @@ fn train(o: &Options) -> Result<(Sequential<f32>, WordIndex), Box<dyn std::error
         verbose: true,
     };
     let history = m.fit(&x, &y, &fit)?;
+    curves(&history);
     let (loss, acc) = m.evaluate(&tx, &ty, 256)?;
     println!(
         "test: loss {loss:.4}, accuracy {:.4} on {} reviews; {:.1}s per epoch",
@@ -155,6 +156,37 @@ fn train(o: &Options) -> Result<(Sequential<f32>, WordIndex), Box<dyn std::error
         history.seconds.iter().sum::<f64>() / history.seconds.len().max(1) as f64
     );
     Ok((m, index))
+}
+
+/// Writes the loss and accuracy curves to `book/src/img/sentiment.png`.
+fn curves(h: &cellforge::nn::model::History) {
+    use cellforge::plot::{Series, line_chart};
+    let line = |label, values: &[f64], color| Series {
+        label,
+        points: values
+            .iter()
+            .enumerate()
+            .map(|(k, v)| ((k + 1) as f64, *v))
+            .collect(),
+        color,
+    };
+    let series = [
+        line("training loss", &h.loss, (203, 24, 29)),
+        line("validation loss", &h.val_loss, (252, 146, 114)),
+        line("training accuracy", &h.accuracy, (33, 102, 172)),
+        line("validation accuracy", &h.val_accuracy, (107, 174, 214)),
+    ];
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/img/sentiment.png");
+    match line_chart(
+        &out,
+        "Sentiment classifier on the IMDB sample",
+        "epoch",
+        "loss / accuracy",
+        &series,
+    ) {
+        Ok(()) => println!("wrote {}", out.display()),
+        Err(e) => eprintln!("no plot: {e}"),
+    }
 }
 
 fn save(

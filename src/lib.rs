@@ -6,6 +6,8 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub mod plot;
+
 pub use cellforge_cells as cells;
 pub use cellforge_macros::cell;
 pub use cellforge_runtime::*;

@@ -29,7 +29,11 @@ pub fn flower() -> (DMatrix<f64>, DMatrix<f64>) {
     for j in 0..2 {
         let base = linspace(j as f64 * 3.12, (j + 1) as f64 * 3.12, n);
         let t_noise = rng.randn(&[n]);
-        let t: Vec<f64> = base.iter().zip(t_noise.data()).map(|(b, e)| b + e * 0.2).collect();
+        let t: Vec<f64> = base
+            .iter()
+            .zip(t_noise.data())
+            .map(|(b, e)| b + e * 0.2)
+            .collect();
         let r_noise = rng.randn(&[n]);
         for (k, (&tk, e)) in t.iter().zip(r_noise.data()).enumerate() {
             let r = a * (4.0 * tk).sin() + e * 0.2;
@@ -56,7 +60,15 @@ mod tests {
         // The course printed X[0, :7] = 1.20444229, 0.158709904, 0.0952471960,
         // 0.349178475, 0.694150378, 1.62065038, 1.53856225.
         let (x, y) = flower();
-        let printed = [1.20444229, 0.158709904, 0.0952471960, 0.349178475, 0.694150378, 1.62065038, 1.53856225];
+        let printed = [
+            1.20444229,
+            0.158709904,
+            0.0952471960,
+            0.349178475,
+            0.694150378,
+            1.62065038,
+            1.53856225,
+        ];
         for (k, p) in printed.iter().enumerate() {
             assert!((x[(0, k)] - p).abs() < 1e-8, "{k}: {}", x[(0, k)]);
         }

@@ -485,6 +485,7 @@ pub struct Recurrent<T: Real, C: Cell<T>> {
     return_sequences: bool,
     go_backwards: bool,
     dropout: f64,
+    truncate: Option<usize>,
     initial: Option<C::State>,
     trace: Option<Trace<T>>,
     mask: Option<DMatrix<T>>,
@@ -501,6 +502,7 @@ impl<T: Real, C: Cell<T>> Recurrent<T, C> {
             return_sequences: false,
             go_backwards: false,
             dropout: 0.0,
+            truncate: None,
             initial: None,
             trace: None,
             mask: None,
@@ -524,6 +526,20 @@ impl<T: Real, C: Cell<T>> Recurrent<T, C> {
     pub fn dropout(mut self, rate: f64) -> Result<Self, Error> {
         check_rate(rate, self.kind)?;
         self.dropout = rate;
+        Ok(self)
+    }
+
+    /// Truncated backpropagation through time: gradients flow back at most
+    /// within windows of `window` steps.
+    pub fn truncate(mut self, window: usize) -> Result<Self, Error> {
+        if window == 0 {
+            return Err(Error::Shape {
+                tensor: format!("the truncation window of `{}`", self.kind),
+                expected: "at least 1 step".into(),
+                found: "0".into(),
+            });
+        }
+        self.truncate = Some(window);
         Ok(self)
     }
 
@@ -677,7 +693,7 @@ impl<T: Real, C: Cell<T>> Layer<T> for Recurrent<T, C> {
                 });
             }
         }
-        let grads = self.cell.backward(trace, &up)?;
+        let grads = self.cell.backward_window(trace, &up, self.truncate)?;
         self.grads.copy_from_slice(grads.params());
         let mut dx = grads.input().clone();
         if let Some(mask) = &self.mask {
