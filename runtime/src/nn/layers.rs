@@ -164,6 +164,8 @@ pub struct Dense {
     pub units: usize,
     /// The activation (default linear).
     pub activation: Activation,
+    /// How the weights are initialised (default Glorot uniform).
+    pub kernel_init: Init,
 }
 
 impl Dense {
@@ -172,7 +174,15 @@ impl Dense {
         Dense {
             units,
             activation: Activation::Linear,
+            kernel_init: Init::GlorotUniform,
         }
+    }
+
+    /// With another initialiser for the weights (Keras's `'normal'` is
+    /// `Init::Normal { mean: 0.0, std: 0.05 }`).
+    pub fn kernel_init(mut self, init: Init) -> Self {
+        self.kernel_init = init;
+        self
     }
 
     /// With an activation.
@@ -217,7 +227,7 @@ impl<T: Real> LayerConfig<T> for Dense {
             &mut params[..self.units * n_in],
             self.units,
             n_in,
-            Init::GlorotUniform,
+            self.kernel_init,
             rng,
         );
         Ok(Box::new(DenseLayer {
@@ -881,5 +891,85 @@ impl<T: Real> Layer<T> for BidirectionalLayer<T> {
             }
             (f, _) => f,
         })
+    }
+}
+
+// ---------------------------------------------------------------- Activation
+
+/// Keras's `Activation(name)` layer: an activation is also a layer.
+impl<T: Real> LayerConfig<T> for Activation {
+    fn build(self, input: &Shape, _: &mut NumpyRng) -> Result<Box<dyn Layer<T>>, Error> {
+        if let Shape::Ids { .. } = input {
+            return Err(wrong_input("Activation", "features or a sequence", input));
+        }
+        Ok(Box::new(ActivationLayer {
+            activation: self,
+            x: None,
+            y: None,
+        }))
+    }
+}
+
+struct ActivationLayer<T: Real> {
+    activation: Activation,
+    x: Option<DMatrix<T>>,
+    y: Option<Tensor<T>>,
+}
+
+impl<T: Real> Layer<T> for ActivationLayer<T> {
+    fn kind(&self) -> &'static str {
+        "Activation"
+    }
+
+    fn output_shape(&self, input: &Shape) -> Result<Shape, Error> {
+        Ok(*input)
+    }
+
+    fn params(&self) -> Vec<&[T]> {
+        Vec::new()
+    }
+
+    fn params_and_grads(&mut self) -> Vec<(&mut [T], &[T])> {
+        Vec::new()
+    }
+
+    fn param_info(&self) -> Vec<ParamInfo> {
+        Vec::new()
+    }
+
+    fn forward(&mut self, x: &Tensor<T>, _: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {
+        let v = x
+            .values()
+            .ok_or_else(|| wrong_input("Activation", "features or a sequence", &x.shape()))?;
+        let a = self.activation;
+        let y = rewrap(x, v.map(|e| a.apply(e)))?;
+        self.x = Some(v.clone());
+        self.y = Some(y.clone());
+        Ok(y)
+    }
+
+    fn backward(&mut self, dy: &Tensor<T>) -> Result<Option<Tensor<T>>, Error> {
+        let (Some(x), Some(y), Some(d)) = (&self.x, &self.y, dy.values()) else {
+            return Err(Error::Shape {
+                tensor: "the gradient given to `Activation`".into(),
+                expected: "values after a forward pass".into(),
+                found: format!("{}", dy.shape()),
+            });
+        };
+        let yv = y
+            .values()
+            .ok_or_else(|| wrong_input("Activation", "values", &y.shape()))?;
+        if d.shape() != x.shape() {
+            return Err(Error::Shape {
+                tensor: "the gradient given to `Activation`".into(),
+                expected: format!("{} × {}", x.nrows(), x.ncols()),
+                found: format!("{} × {}", d.nrows(), d.ncols()),
+            });
+        }
+        let a = self.activation;
+        let dx = DMatrix::from_fn(d.nrows(), d.ncols(), |r, c| {
+            d[(r, c)] * a.slope(x[(r, c)], yv[(r, c)])
+        });
+        Ok(Some(rewrap(dy, dx)?))
     }
 }

@@ -244,8 +244,22 @@ impl<T: Real> Sequential<T> {
         x: &Tensor<T>,
         y: &DMatrix<T>,
     ) -> Result<(f64, DMatrix<T>), Error> {
+        let (value, pred) = self.backpropagate(x, y, true)?;
+        self.apply_gradients()?;
+        Ok((value, pred))
+    }
+
+    /// The loss on a batch and, stored in the layers, the gradient of every
+    /// parameter, without changing the weights; `training` turns dropout on.
+    /// Returns the loss and the predictions.
+    pub fn backpropagate(
+        &mut self,
+        x: &Tensor<T>,
+        y: &DMatrix<T>,
+        training: bool,
+    ) -> Result<(f64, DMatrix<T>), Error> {
         let loss = self.loss.ok_or_else(not_compiled)?;
-        let out = self.forward(x, true)?;
+        let out = self.forward(x, training)?;
         let pred = out.values().cloned().ok_or_else(|| Error::Shape {
             tensor: "the model's output".into(),
             expected: "values".into(),
@@ -269,8 +283,21 @@ impl<T: Real> Sequential<T> {
                 None => break,
             }
         }
-        self.apply_gradients()?;
         Ok((value, pred))
+    }
+
+    /// The parameter gradients stored by the last backward pass, one vector
+    /// per parameter group, in layer order.
+    pub fn gradients(&mut self) -> Vec<Vec<T>> {
+        self.layers
+            .iter_mut()
+            .flat_map(|l| {
+                l.params_and_grads()
+                    .into_iter()
+                    .map(|(_, g)| g.to_vec())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// Applies the stored gradients with the optimizer, restoring the weights
