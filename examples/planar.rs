@@ -9,6 +9,7 @@ use cellforge::prelude::*;
 use cellforge::{Empty, cell};
 use nalgebra::DMatrix;
 
+// ANCHOR: cell
 cell! {
     /// A two-layer classifier: a `tanh` hidden layer and a sigmoid output.
     pub cell Planar {
@@ -22,7 +23,9 @@ cell! {
         output a2 = sigmoid(w2 @ a1 + b2);
     }
 }
+// ANCHOR_END: cell
 
+// ANCHOR: initial
 /// The course's initialisation: seed 2, weights `0.01 · randn`, biases zero.
 pub fn initial(n_h: usize) -> Result<Planar, Error> {
     let mut rng = NumpyRng::new(2);
@@ -43,7 +46,9 @@ pub fn initial(n_h: usize) -> Result<Planar, Error> {
         &params,
     )
 }
+// ANCHOR_END: initial
 
+// ANCHOR: cost
 /// The cross-entropy cost of predictions `a2` for labels `y`, and its
 /// gradient with respect to `a2`.
 fn cost(a2: &DMatrix<f64>, y: &DMatrix<f64>) -> (f64, DMatrix<f64>) {
@@ -56,7 +61,9 @@ fn cost(a2: &DMatrix<f64>, y: &DMatrix<f64>) -> (f64, DMatrix<f64>) {
     let grad = a2.zip_map(y, |a, y| (a - y) / (a * (1.0 - a)) / m);
     (-logprobs / m, grad)
 }
+// ANCHOR_END: cost
 
+// ANCHOR: train
 /// Trains for `iterations` steps of gradient descent with learning rate 1.2;
 /// returns the trained cell and the cost every 1,000 iterations.
 pub fn train(n_h: usize, iterations: usize) -> Result<(Planar, Vec<f64>), Error> {
@@ -86,6 +93,7 @@ pub fn train(n_h: usize, iterations: usize) -> Result<(Planar, Vec<f64>), Error>
     }
     Ok((cell, costs))
 }
+// ANCHOR_END: train
 
 /// The percentage of points classified right (prediction `a2 > 0.5`).
 pub fn accuracy(cell: &Planar) -> Result<f64, Error> {
@@ -111,6 +119,7 @@ fn main() -> Result<(), Error> {
     let points: Vec<(f64, f64, bool)> = (0..400)
         .map(|j| (x[(0, j)], x[(1, j)], y[(0, j)] == 1.0))
         .collect();
+    // ANCHOR: plot
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src/img/planar.png");
     let predict = |grid: &[(f64, f64)]| -> Result<Vec<f64>, Error> {
         let g = DMatrix::from_fn(
@@ -135,9 +144,12 @@ fn main() -> Result<(), Error> {
         Ok(()) => println!("wrote {}", out.display()),
         Err(e) => eprintln!("no plot: {e}"),
     }
+    // ANCHOR_END: plot
+    // ANCHOR: sweep
     for n_h in [1, 2, 3, 4, 5, 20, 50] {
         let (cell, _) = train(n_h, 5000)?;
         println!("Accuracy for {n_h} hidden units: {} %", accuracy(&cell)?);
     }
+    // ANCHOR_END: sweep
     Ok(())
 }

@@ -82,6 +82,7 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
+// ANCHOR: model
 fn model(num_words: usize, maxlen: usize) -> Result<Sequential<f32>, Error> {
     Sequential::new(
         Shape::Ids {
@@ -94,7 +95,9 @@ fn model(num_words: usize, maxlen: usize) -> Result<Sequential<f32>, Error> {
     .add(Dense::new(1).activation(Activation::Sigmoid))?
     .compile(Loss::BinaryCrossEntropy, Optimizer::adam(2e-3))
 }
+// ANCHOR_END: model
 
+// ANCHOR: encode
 /// Encodes, pads and labels a list of reviews.
 fn encode(
     index: &WordIndex,
@@ -111,6 +114,7 @@ fn encode(
         DMatrix::from_row_slice(1, labels.len(), &labels),
     ))
 }
+// ANCHOR_END: encode
 
 fn train(o: &Options) -> Result<(Sequential<f32>, WordIndex), Box<dyn std::error::Error>> {
     let started = Instant::now();
@@ -130,6 +134,7 @@ fn train(o: &Options) -> Result<(Sequential<f32>, WordIndex), Box<dyn std::error
         o.num_words - 3,
         o.maxlen
     );
+    // ANCHOR: split
     let train: Vec<&_> = data.train.iter().collect();
     let (val_idx, test_idx) = split_half(data.test.len(), 1);
     let val: Vec<&_> = val_idx.iter().map(|&k| &data.test[k]).collect();
@@ -137,8 +142,10 @@ fn train(o: &Options) -> Result<(Sequential<f32>, WordIndex), Box<dyn std::error
     let (x, y) = encode(&index, &train, o)?;
     let validation = encode(&index, &val, o)?;
     let (tx, ty) = encode(&index, &test, o)?;
+    // ANCHOR_END: split
     let mut m = model(o.num_words, o.maxlen)?;
     println!("{}", m.summary());
+    // ANCHOR: fit
     let fit = Fit {
         epochs: o.epochs,
         batch_size: o.batch_size,
@@ -147,6 +154,7 @@ fn train(o: &Options) -> Result<(Sequential<f32>, WordIndex), Box<dyn std::error
         verbose: true,
     };
     let history = m.fit(&x, &y, &fit)?;
+    // ANCHOR_END: fit
     curves(&history);
     let (loss, acc) = m.evaluate(&tx, &ty, 256)?;
     println!(

@@ -15,6 +15,7 @@ use cellforge::plot::{Series, line_chart};
 use cellforge::prelude::*;
 use nalgebra::DMatrix;
 
+// ANCHOR: cell
 cell! {
     /// The course's recurrent layer: `s = sigmoid(U x + W s + b)`.
     pub cell SineRnn {
@@ -25,7 +26,9 @@ cell! {
         s = sigmoid(u @ x + w @ s + b);
     }
 }
+// ANCHOR_END: cell
 
+// ANCHOR: windows
 /// Sequences of 50 values `sin(i), …, sin(i + 49)` and their next value
 /// `sin(i + 50)`, for `i` in `range`.
 pub fn windows(range: std::ops::Range<usize>) -> Result<(Tensor<f64>, DMatrix<f64>), Error> {
@@ -35,6 +38,7 @@ pub fn windows(range: std::ops::Range<usize>) -> Result<(Tensor<f64>, DMatrix<f6
     let y = DMatrix::from_fn(1, m, |_, j| ((start + j + 50) as f64).sin());
     Ok((Tensor::Seq(Sequence::new(data, m)?), y))
 }
+// ANCHOR_END: windows
 
 /// Trains the model; returns it with its history.
 pub fn train(epochs: usize) -> Result<(Sequential<f64>, History), Error> {
@@ -42,6 +46,7 @@ pub fn train(epochs: usize) -> Result<(Sequential<f64>, History), Error> {
     let validation = windows(100..150)?;
     let mut rng = NumpyRng::new(7);
     let cell = SineRnn::init(SineRnnDims { n_x: 1, n_h: 100 }, &mut rng)?;
+    // ANCHOR: model
     let mut model = Sequential::new(
         Shape::Seq {
             features: 1,
@@ -53,6 +58,8 @@ pub fn train(epochs: usize) -> Result<(Sequential<f64>, History), Error> {
     .add(Dense::new(1))?
     .compile(Loss::MeanSquaredError, Optimizer::adam(3e-3))?
     .clip(Clip::Value(10.0));
+    // ANCHOR_END: model
+    // ANCHOR: fit
     let fit = Fit {
         epochs,
         batch_size: 10,
@@ -61,6 +68,7 @@ pub fn train(epochs: usize) -> Result<(Sequential<f64>, History), Error> {
         verbose: false,
     };
     let history = model.fit(&x, &y, &fit)?;
+    // ANCHOR_END: fit
     Ok((model, history))
 }
 

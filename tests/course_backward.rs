@@ -210,6 +210,7 @@ fn gru_params(rng: &mut NumpyRng) -> GruParams<f64> {
     }
 }
 
+// ANCHOR: finite_differences
 /// The loss `Σ da ⊙ c` and its finite-difference check over the whole run.
 fn finite_differences(
     cell: &Gru,
@@ -221,8 +222,10 @@ fn finite_differences(
     assert!(report.worst() < 1e-7, "{report}");
     report
 }
+// ANCHOR_END: finite_differences
 
 #[test]
+// ANCHOR: in212
 fn in212_gru_cell_backward() {
     let mut rng = NumpyRng::new(1);
     let xt = mat(&mut rng, 3, 10);
@@ -288,6 +291,7 @@ fn in212_gru_cell_backward() {
         assert!(report.get(t).is_some_and(|c| c.rel_error < 1e-7), "{t}");
     }
 }
+// ANCHOR_END: in212
 
 #[test]
 fn in214_gru_backward() {

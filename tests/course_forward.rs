@@ -47,6 +47,7 @@ fn line(out: &mut String, label: &str, value: impl std::fmt::Display) {
 }
 
 #[test]
+// ANCHOR: in60
 fn in60_rnn_cell_forward() {
     let mut rng = NumpyRng::new(1);
     let xt = mat(&mut rng, 3, 10);
@@ -113,8 +114,10 @@ fn in60_rnn_cell_forward() {
         (&[5, 10][..], &[2, 10][..])
     );
 }
+// ANCHOR_END: in60
 
 #[test]
+// ANCHOR: in62
 fn in62_rnn_forward() {
     let mut rng = NumpyRng::new(1);
     let x = rng.randn(&[3, 10, 4]);
@@ -180,6 +183,7 @@ fn in62_rnn_forward() {
         (&[5, 10, 4][..], &[2, 10, 4][..])
     );
 }
+// ANCHOR_END: in62
 
 /// The LSTM parameters in the notebook's order of draws: f, i, o, c, y.
 fn lstm_params(rng: &mut NumpyRng) -> LstmParams<f64> {

@@ -30,6 +30,7 @@ fn lstm_expansion() {
 }
 
 #[test]
+// ANCHOR: small_cell
 fn small_cell_expansion() {
     let tokens: TokenStream = quote::quote! {
         /// A tanh cell with its two weights stacked by hand.
@@ -43,3 +44,4 @@ fn small_cell_expansion() {
     };
     insta::assert_snapshot!(expand(tokens));
 }
+// ANCHOR_END: small_cell

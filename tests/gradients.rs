@@ -137,6 +137,7 @@ fn a_wrong_gradient_is_caught() {
 }
 
 #[test]
+// ANCHOR: truncation
 fn truncated_backprop_cuts_the_flow_between_windows() {
     let mut rng = NumpyRng::new(6);
     let mut cell = Lstm::zeros(CourseLstmDims {
@@ -166,6 +167,7 @@ fn truncated_backprop_cuts_the_flow_between_windows() {
     assert_eq!(whole.params(), full.params());
     assert!(cell.backward_truncated(&trace, &up, 0).is_err());
 }
+// ANCHOR_END: truncation
 
 #[test]
 fn f32_gradients_agree_with_f64() {

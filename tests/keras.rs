@@ -16,6 +16,7 @@ fn ids(steps: usize) -> Shape {
     Shape::Ids { steps: Some(steps) }
 }
 
+// ANCHOR: one_unit
 fn one_unit(layer: impl cellforge::nn::LayerConfig<f32>) -> Sequential<f32> {
     Sequential::new(ids(500), 0)
         .add(Embedding::new(2000, 32))
@@ -23,8 +24,10 @@ fn one_unit(layer: impl cellforge::nn::LayerConfig<f32>) -> Sequential<f32> {
         .and_then(|m| m.add(layer))
         .expect("builds")
 }
+// ANCHOR_END: one_unit
 
 #[test]
+// ANCHOR: counts
 fn course_parameter_counts() {
     assert_eq!(
         one_unit(SimpleRnn::new(1).activation(Activation::Sigmoid)).param_count(),
@@ -67,6 +70,7 @@ fn course_parameter_counts() {
     }
     assert_eq!(stacked.param_count(), 27_360);
 }
+// ANCHOR_END: counts
 
 #[test]
 fn summary_reads_like_keras() {

@@ -332,3 +332,37 @@ fn model_gradients_match_finite_differences() {
         }
     }
 }
+
+#[test]
+fn a_loss_that_is_not_finite_stops_training_with_its_epoch_and_step() {
+    let x = Tensor::Batch(DMatrix::from_row_slice(1, 4, &[4.0f32, 5.0, 6.0, 7.0]));
+    let y = DMatrix::from_row_slice(1, 4, &[0.0f32, 1.0, 0.0, 1.0]);
+    let mut m = Sequential::<f32>::new(Shape::Features(1), 0)
+        .add(Dense::new(1))
+        .unwrap()
+        .compile(Loss::MeanSquaredError, Optimizer::sgd(0.01))
+        .unwrap();
+    // Weights so large that the predictions overflow f32.
+    for (p, _) in m.layers_mut()[0].params_and_grads() {
+        p.iter_mut().for_each(|v| *v = 1e38);
+    }
+    let before: Vec<f32> = m.layers()[0].params()[0].to_vec();
+    let err = m
+        .fit(
+            &x,
+            &y,
+            &Fit {
+                epochs: 2,
+                batch_size: 2,
+                shuffle: false,
+                ..Fit::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("the loss (inf) is not finite (NaN or infinite) at epoch 1, step 1"),
+        "{err}"
+    );
+    assert_eq!(m.layers()[0].params()[0], &before[..]);
+}

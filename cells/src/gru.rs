@@ -23,6 +23,7 @@
 
 use cellforge_macros::cell;
 
+// ANCHOR: declaration
 cell! {
     /// The gated recurrent unit of the course, with a softmax prediction at
     /// every step.
@@ -37,15 +38,24 @@ cell! {
 
         /// stack the previous state on the input
         let z = [c, x];
+        // ANCHOR: update
         /// update gate: how much of the candidate to take
         let u = sigmoid(w_u @ z + b_u);
+        // ANCHOR_END: update
+        // ANCHOR: reset
         /// reset gate: how much of the old state the candidate sees
         let r = sigmoid(w_r @ z + b_r);
+        // ANCHOR_END: reset
+        // ANCHOR: candidate
         /// candidate state
         let c_tilde = tanh(w_c @ [r * c, x] + b_c);
+        // ANCHOR_END: candidate
+        // ANCHOR: next
         /// next state: between the candidate and the old state
         c = u * c_tilde + (1 - u) * c;
+        // ANCHOR_END: next
         /// the prediction of this step
         output y = softmax(w_y @ c + b_y);
     }
 }
+// ANCHOR_END: declaration

@@ -52,6 +52,7 @@ cell! {
     }
 }
 
+// ANCHOR: lstm
 cell! {
     /// Keras's `LSTM`, gates in Keras's order `i, f, c, o`; states `[h, c]`.
     pub cell Lstm {
@@ -79,6 +80,7 @@ cell! {
         h = o * activation(c);
     }
 }
+// ANCHOR_END: lstm
 
 cell! {
     /// Keras's `LSTM` with `use_bias=False`.
@@ -107,6 +109,7 @@ cell! {
     }
 }
 
+// ANCHOR: gru
 cell! {
     /// Keras's `GRU` with `reset_after=False` (Keras 2's first form, the
     /// parameter count of the course): the reset gate scales the state before
@@ -132,7 +135,9 @@ cell! {
         h = z * h + (1 - z) * h_tilde;
     }
 }
+// ANCHOR_END: gru
 
+// ANCHOR: gru_reset_after
 cell! {
     /// Keras's `GRU` with `reset_after=True` (the default of TensorFlow 2 and
     /// the form of PyTorch and cuDNN): the reset gate scales the recurrent
@@ -159,3 +164,4 @@ cell! {
         h = z * h + (1 - z) * h_tilde;
     }
 }
+// ANCHOR_END: gru_reset_after

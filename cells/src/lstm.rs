@@ -35,28 +35,44 @@ cell! {
         dims n_x, n_a, n_y;
         input x: [n_x];
         state a: [n_a], c: [n_a];
+        // ANCHOR: params
         param w_f: [n_a, n_a + n_x], b_f: [n_a];
         param w_i: [n_a, n_a + n_x], b_i: [n_a];
         param w_c: [n_a, n_a + n_x], b_c: [n_a];
         param w_o: [n_a, n_a + n_x], b_o: [n_a];
         param w_y: [n_y, n_a], b_y: [n_y];
+        // ANCHOR_END: params
 
+        // ANCHOR: stack
         /// stack the previous hidden state on the input
         let z = [a, x];
+        // ANCHOR_END: stack
+        // ANCHOR: forget
         /// forget gate
         let f = sigmoid(w_f @ z + b_f);
+        // ANCHOR_END: forget
+        // ANCHOR: update
         /// update gate
         let i = sigmoid(w_i @ z + b_i);
+        // ANCHOR_END: update
+        // ANCHOR: candidate
         /// candidate memory
         let c_tilde = tanh(w_c @ z + b_c);
+        // ANCHOR_END: candidate
+        // ANCHOR: memory
         /// next memory state
         c = f * c + i * c_tilde;
+        // ANCHOR_END: memory
+        // ANCHOR: output_gate
         /// output gate
         let o = sigmoid(w_o @ z + b_o);
         /// next hidden state, from the new memory
         a = o * tanh(c);
+        // ANCHOR_END: output_gate
+        // ANCHOR: prediction
         /// the prediction of this step
         output y = softmax(w_y @ a + b_y);
+        // ANCHOR_END: prediction
     }
 }
 // ANCHOR_END: declaration

@@ -21,6 +21,7 @@
 
 use cellforge_macros::cell;
 
+// ANCHOR: declaration
 cell! {
     /// The basic RNN cell: a `tanh` state update and a softmax prediction
     /// at every step, with the weight names of the course (`W_aa`, `W_ax`,
@@ -38,3 +39,4 @@ cell! {
         output y = softmax(w_ya @ a + b_y);
     }
 }
+// ANCHOR_END: declaration

@@ -162,6 +162,7 @@ pub trait Cell<T: Real>: Sized {
         Ok(trace)
     }
 
+    // ANCHOR: forward_into
     /// Runs a whole sequence into an existing trace, reallocating only if its
     /// shape differs.
     fn forward_into(
@@ -182,6 +183,7 @@ pub trait Cell<T: Real>: Sized {
         }
         Ok(())
     }
+    // ANCHOR_END: forward_into
 
     /// Backpropagation through time over a whole run: given the loss's
     /// gradients with respect to every step's states and outputs, returns the
@@ -210,6 +212,7 @@ pub trait Cell<T: Real>: Sized {
         self.backward_window(trace, upstream, Some(window))
     }
 
+    // ANCHOR: backward_window
     /// Backpropagation through time, whole or in windows.
     fn backward_window(
         &self,
@@ -239,6 +242,7 @@ pub trait Cell<T: Real>: Sized {
         self.backward_finish(trace, &mut grads);
         Ok(grads)
     }
+    // ANCHOR_END: backward_window
 
     /// Checks the input rows and every state's shape against this cell.
     fn check_inputs(&self, xs: &Sequence<T>, initial: &Self::State) -> Result<(), Error> {

@@ -61,12 +61,14 @@ pub trait Loss {
     fn eval(&self, trace: &Trace<f64>) -> Result<(f64, Upstream<f64>), Error>;
 }
 
+// ANCHOR: linear_loss
 /// A random linear loss `L = Σ G ⊙ states + Σ H ⊙ outputs` over every step:
 /// its gradient is exact, so it checks the backward pass alone.
 #[derive(Clone, Debug)]
 pub struct LinearLoss {
     weights: Upstream<f64>,
 }
+// ANCHOR_END: linear_loss
 
 impl LinearLoss {
     /// The loss with these weights: `weights` holds `G` and `H`, which are
@@ -231,11 +233,13 @@ pub fn check_gradients<C: Cell<f64> + Clone>(
     Ok(GradCheck { tensors })
 }
 
+// ANCHOR: stencil
 /// The fourth-order central difference of `f` at 0 with step `h`.
 fn stencil(h: f64, mut f: impl FnMut(f64) -> Result<f64, Error>) -> Result<f64, Error> {
     let (p1, m1, p2, m2) = (f(h)?, f(-h)?, f(2.0 * h)?, f(-2.0 * h)?);
     Ok((8.0 * (p1 - m1) - (p2 - m2)) / (12.0 * h))
 }
+// ANCHOR_END: stencil
 
 fn compare(tensor: String, derived: &[f64], numeric: &[f64]) -> TensorCheck {
     let norm = |v: &mut dyn Iterator<Item = f64>| v.map(|x| x * x).sum::<f64>().sqrt();

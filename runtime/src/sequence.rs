@@ -152,6 +152,7 @@ pub struct TraceRefs<'a, T> {
 }
 
 impl<T: Real> Trace<T> {
+    // ANCHOR: trace_new
     /// Buffers for `steps` steps of `m` examples.
     pub fn new(layout: Layout, m: usize, steps: usize) -> Self {
         let cols = m * steps;
@@ -177,6 +178,7 @@ impl<T: Real> Trace<T> {
             layout,
         }
     }
+    // ANCHOR_END: trace_new
 
     /// Whether this trace fits a run with this layout and shape.
     pub fn fits(&self, layout: &Layout, m: usize, steps: usize) -> bool {

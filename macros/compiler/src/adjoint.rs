@@ -11,6 +11,7 @@ use crate::plan::{Loc, Plan};
 use crate::shape::Affine;
 use std::collections::BTreeMap;
 
+// ANCHOR: adj
 /// Where the adjoint of a node is accumulated during a step's backward.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Adj {
@@ -29,6 +30,7 @@ pub enum Adj {
     /// The gradient of vector parameter `k`.
     Param(usize),
 }
+// ANCHOR_END: adj
 
 /// An element-wise loop of the backward: one level, one length.
 #[derive(Clone, Debug)]
@@ -56,6 +58,7 @@ fn is_elementwise(op: &Op) -> bool {
     matches!(op, Op::Binary(..) | Op::Neg(_) | Op::Func(..))
 }
 
+// ANCHOR: differentiate
 /// Differentiates a planned graph.
 pub fn differentiate(g: &Graph, p: &Plan) -> BackPlan {
     let live = g.live();
@@ -89,6 +92,7 @@ pub fn differentiate(g: &Graph, p: &Plan) -> BackPlan {
         passes,
     }
 }
+// ANCHOR_END: differentiate
 
 fn new_scratch(g: &Graph, id: NodeId, scratch: &mut Vec<Affine>) -> Adj {
     scratch.push(g.len_of(id).cloned().unwrap_or(Affine::constant(0)));

@@ -100,6 +100,7 @@ impl Bin {
     }
 }
 
+// ANCHOR: op
 /// What a node computes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -124,6 +125,7 @@ pub enum Op {
     /// Softmax over the vector, per example.
     Softmax(NodeId),
 }
+// ANCHOR_END: op
 
 impl Op {
     /// The nodes this node reads.

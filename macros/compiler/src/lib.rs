@@ -33,6 +33,7 @@ pub struct Compiled {
     pub back: adjoint::BackPlan,
 }
 
+// ANCHOR: compile
 /// Parses, checks and plans a declaration, reporting all mistakes at once.
 pub fn compile(input: TokenStream) -> Result<Compiled, (Errors, Option<syn::Ident>)> {
     let mut cx = Ctxt::default();
@@ -49,6 +50,7 @@ pub fn compile(input: TokenStream) -> Result<Compiled, (Errors, Option<syn::Iden
         (Ok(()), None) => Err((Errors(Vec::new()), name)),
     }
 }
+// ANCHOR_END: compile
 
 /// The whole macro: the generated items, or the errors as `compile_error!`
 /// plus a stub of the cell type so that uses of it do not cascade.

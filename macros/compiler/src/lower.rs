@@ -854,6 +854,7 @@ impl Lowerer<'_> {
         ok.then(|| self.intern(Op::Stack(parts), Shape::Vector(total), span, e.to_string()))
     }
 
+    // ANCHOR: intern
     /// Adds a node, or returns the existing node that computes the same thing.
     fn intern(&mut self, op: Op, shape: Shape, span: Span, text: String) -> NodeId {
         if let Some(&id) = self.interned.get(&op) {
@@ -875,6 +876,7 @@ impl Lowerer<'_> {
         self.interned.insert(op, id);
         id
     }
+    // ANCHOR_END: intern
 }
 
 /// Keeps messages and docs readable for very long expressions.

@@ -153,6 +153,7 @@ pub struct Plan {
     pub phases: Vec<Phase>,
 }
 
+// ANCHOR: plan
 /// Plans a checked graph.
 pub fn plan(g: &Graph) -> Plan {
     let live = g.live();
@@ -182,6 +183,7 @@ pub fn plan(g: &Graph) -> Plan {
         phases,
     }
 }
+// ANCHOR_END: plan
 
 fn is_elementwise(op: &Op) -> bool {
     matches!(op, Op::Binary(..) | Op::Neg(_) | Op::Func(..))
@@ -249,6 +251,7 @@ fn new_group(g: &Graph, operand: NodeId) -> Group {
     }
 }
 
+// ANCHOR: levels
 fn levels(g: &Graph, live: &[bool], groups: &mut [Group]) -> Vec<usize> {
     let mut level = vec![0; g.nodes.len()];
     let mut group_of = vec![None; g.nodes.len()];
@@ -280,6 +283,7 @@ fn levels(g: &Graph, live: &[bool], groups: &mut [Group]) -> Vec<usize> {
     }
     level
 }
+// ANCHOR_END: levels
 
 /// Lays out the flat parameter storage: one stacked block per group for the
 /// parameters used only in that group, then every other parameter alone.

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+// ANCHOR: affine
 /// `constant + Σ coeff · dim`, with dims named by their index in the declaration.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Affine {
@@ -11,6 +12,7 @@ pub struct Affine {
     /// The constant term.
     pub constant: i64,
 }
+// ANCHOR_END: affine
 
 impl Affine {
     /// A constant length.

@@ -29,6 +29,7 @@ fn matmul_binds_tighter_than_elementwise_product() {
 }
 
 #[test]
+// ANCHOR: shared
 fn shared_subexpressions_are_one_node() {
     let c = compile(quote! {
         cell S { dims n; input x: [n]; state h: [n]; param w: [n, n];
@@ -43,6 +44,7 @@ fn shared_subexpressions_are_one_node() {
         .count();
     assert_eq!(tanhs, 1);
 }
+// ANCHOR_END: shared
 
 #[test]
 fn constants_fold() {
@@ -55,6 +57,7 @@ fn constants_fold() {
 }
 
 #[test]
+// ANCHOR: lstm_plan
 fn lstm_gates_share_one_stacked_product_with_the_input_part_hoisted() {
     let c = compile(quote! {
         cell L { dims n_x, n_a; input x: [n_x]; state a: [n_a], c: [n_a];
@@ -74,6 +77,7 @@ fn lstm_gates_share_one_stacked_product_with_the_input_part_hoisted() {
     let passes: usize = p.phases.iter().map(|ph| ph.passes.len()).sum();
     assert_eq!(passes, 1);
 }
+// ANCHOR_END: lstm_plan
 
 #[test]
 fn a_parameter_used_with_two_operands_is_not_stacked() {

@@ -2,6 +2,7 @@
 
 use crate::{Error, Real};
 
+// ANCHOR: clip
 /// How gradients are clipped before a step.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Clip {
@@ -12,6 +13,7 @@ pub enum Clip {
     /// All gradients scaled together so that their global L2 norm is at most `c`.
     GlobalNorm(f64),
 }
+// ANCHOR_END: clip
 
 /// An optimizer, as usually defined.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,6 +39,7 @@ pub enum Optimizer {
         /// Added to the denominator.
         eps: f64,
     },
+    // ANCHOR: adam
     /// Adam (Kingma and Ba): `m = β₁ m + (1 − β₁) g`, `v = β₂ v + (1 − β₂) g²`,
     /// `p −= lr · m̂ / (√v̂ + ε)` with the bias corrections `m̂ = m / (1 − β₁ᵗ)`,
     /// `v̂ = v / (1 − β₂ᵗ)`. With `eps_inside_sqrt`, `p −= lr · m̂ / √(v̂ + ε)`,
@@ -53,9 +56,11 @@ pub enum Optimizer {
         /// The course's variant: ε inside the square root.
         eps_inside_sqrt: bool,
     },
+    // ANCHOR_END: adam
 }
 
 impl Optimizer {
+    // ANCHOR: adam_default
     /// Adam with Keras's defaults and learning rate `lr` (β₁ 0.9, β₂ 0.999, ε 1e-7).
     pub fn adam(lr: f64) -> Self {
         Optimizer::Adam {
@@ -66,6 +71,7 @@ impl Optimizer {
             eps_inside_sqrt: false,
         }
     }
+    // ANCHOR_END: adam_default
 
     /// RMSprop with Keras's defaults (ρ 0.9, ε 1e-7).
     pub fn rmsprop(lr: f64) -> Self {
@@ -183,6 +189,7 @@ impl<T: Real> OptimizerState<T> {
                 eps,
                 eps_inside_sqrt,
             } => {
+                // ANCHOR: adam_update
                 let (c1, c2) = (
                     1.0 - beta1.powi(self.t.max(1)),
                     1.0 - beta2.powi(self.t.max(1)),
@@ -201,6 +208,7 @@ impl<T: Real> OptimizerState<T> {
                     };
                     *p -= T::cast(lr * mh / denom);
                 }
+                // ANCHOR_END: adam_update
             }
         }
     }
