@@ -310,8 +310,7 @@ fn model_gradients_match_finite_differences() {
     for layer in 0..m.layers().len() {
         let groups = m.layers()[layer].params().len();
         for g in 0..groups {
-            let n = m.layers()[layer].params()[g].len();
-            for i in 0..n {
+            for (i, &d) in derived[k].iter().enumerate() {
                 let base = m.layers()[layer].params()[g][i];
                 let set = |m: &mut Sequential<f64>, v: f64| {
                     m.layers_mut()[layer].params_and_grads()[g].0[i] = v
@@ -322,7 +321,6 @@ fn model_gradients_match_finite_differences() {
                 let minus = loss_at(&mut m);
                 set(&mut m, base);
                 let numeric = (plus - minus) / (2.0 * h);
-                let d = derived[k][i];
                 assert!(
                     (d - numeric).abs() < 1e-7 * (1.0 + numeric.abs()),
                     "layer {layer} group {g} element {i}: {d} vs {numeric}"
