@@ -13,57 +13,14 @@
 //!   agree with finite differences. In[214]'s upstream gradient `da` has 4
 //!   steps over a 7-step forward, so the loss is `Σ_{t ≤ 4} da_t ⊙ c_t`.
 
-use cellforge::cells::gru::{GruDims, GruParams, GruState};
+mod common;
+
+use cellforge::cells::gru::{GruDims, GruState};
 use cellforge::cells::rnn::{RnnDims, RnnParams, RnnState};
 use cellforge::gradcheck::{LinearLoss, check_gradients};
 use cellforge::prelude::*;
-use nalgebra::{DMatrix, DVector};
-
-fn mat(rng: &mut NumpyRng, rows: usize, cols: usize) -> DMatrix<f64> {
-    rng.randn_matrix(rows, cols)
-}
-
-fn col(rng: &mut NumpyRng, rows: usize) -> DVector<f64> {
-    rng.randn_matrix::<f64>(rows, 1).column(0).into_owned()
-}
-
-fn arr(m: &DMatrix<f64>) -> NdArray<f64> {
-    NdArray::from_matrix(m)
-}
-
-fn vec_arr(v: &DVector<f64>) -> NdArray<f64> {
-    NdArray::new(vec![v.len(), 1], v.as_slice().to_vec()).unwrap()
-}
-
-fn at(a: &NdArray<f64>, index: &[usize]) -> NdArray<f64> {
-    a.at(index).expect("index within the array")
-}
-
-fn assert_course(label: &str, actual: &NdArray<f64>, printed: &[f64]) {
-    assert_eq!(actual.data().len(), printed.len(), "{label}: length");
-    for (k, (a, p)) in actual.data().iter().zip(printed).enumerate() {
-        assert!(
-            (a - p).abs() < 1e-7,
-            "{label}[{k}]: {a} vs the course's {p}"
-        );
-    }
-}
-
-fn assert_differs(label: &str, actual: &NdArray<f64>, printed: &[f64]) {
-    let far = actual
-        .data()
-        .iter()
-        .zip(printed)
-        .any(|(a, p)| (a - p).abs() > 1e-3);
-    assert!(
-        far,
-        "{label}: the derived value {actual} should differ from the course's {printed:?}"
-    );
-}
-
-fn line(out: &mut String, label: &str, value: impl std::fmt::Display) {
-    out.push_str(&format!("{label} = {value}\n"));
-}
+use common::*;
+use nalgebra::DVector;
 
 /// In[62]'s draws, for the `ba` that In[72] picks up.
 fn stale_ba() -> DVector<f64> {
@@ -190,24 +147,6 @@ fn in74_rnn_backward() {
     assert_course("dWax[3][1]", &at(&dwax, &[3, 1]), &[11.264104496527777]);
     assert_course("dWaa[1][2]", &at(&dwaa, &[1, 2]), &[2.303333126579893]);
     assert_course("dba[4]", &at(&dba, &[4]), &[-0.74747722]);
-}
-
-/// The GRU parameters in the notebook's order of draws: u, r, c, y.
-fn gru_params(rng: &mut NumpyRng) -> GruParams<f64> {
-    let (w_u, b_u) = (mat(rng, 5, 8), col(rng, 5));
-    let (w_r, b_r) = (mat(rng, 5, 8), col(rng, 5));
-    let (w_c, b_c) = (mat(rng, 5, 8), col(rng, 5));
-    let (w_y, b_y) = (mat(rng, 2, 5), col(rng, 2));
-    GruParams {
-        w_u,
-        b_u,
-        w_r,
-        b_r,
-        w_c,
-        b_c,
-        w_y,
-        b_y,
-    }
 }
 
 // ANCHOR: finite_differences

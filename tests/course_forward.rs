@@ -9,42 +9,14 @@
 //! `caches[1]` of a sequence is the input `x`; In[64] prints `c_next.shape`
 //! under the label `a_next.shape`.
 
-use cellforge::cells::gru::{GruDims, GruParams};
+mod common;
+
+use cellforge::cells::gru::GruDims;
 use cellforge::cells::lstm::{LstmDims, LstmParams};
 use cellforge::cells::rnn::{RnnDims, RnnParams};
 use cellforge::prelude::*;
+use common::*;
 use nalgebra::{DMatrix, DVector};
-
-fn mat(rng: &mut NumpyRng, rows: usize, cols: usize) -> DMatrix<f64> {
-    rng.randn_matrix(rows, cols)
-}
-
-fn col(rng: &mut NumpyRng, rows: usize) -> DVector<f64> {
-    rng.randn_matrix::<f64>(rows, 1).column(0).into_owned()
-}
-
-fn arr(m: &DMatrix<f64>) -> NdArray<f64> {
-    NdArray::from_matrix(m)
-}
-
-fn at(a: &NdArray<f64>, index: &[usize]) -> NdArray<f64> {
-    a.at(index).expect("index within the array")
-}
-
-/// Asserts every element is within 1e-7 of the course's printed value.
-fn assert_course(label: &str, actual: &NdArray<f64>, printed: &[f64]) {
-    assert_eq!(actual.data().len(), printed.len(), "{label}: length");
-    for (k, (a, p)) in actual.data().iter().zip(printed).enumerate() {
-        assert!(
-            (a - p).abs() < 1e-7,
-            "{label}[{k}]: {a} vs the course's {p}"
-        );
-    }
-}
-
-fn line(out: &mut String, label: &str, value: impl std::fmt::Display) {
-    out.push_str(&format!("{label} = {value}\n"));
-}
 
 #[test]
 // ANCHOR: in60
@@ -358,24 +330,6 @@ fn in66_lstm_forward() {
     );
     assert_course("c[1][2][1]", &at(&c, &[1, 2, 1]), &[-0.8555449167181981]);
     assert_eq!((a.shape(), y.shape()), (&[5, 10, 7][..], &[2, 10, 7][..]));
-}
-
-/// The GRU parameters in the notebook's order of draws: u, r, c, y.
-fn gru_params(rng: &mut NumpyRng) -> GruParams<f64> {
-    let (w_u, b_u) = (mat(rng, 5, 8), col(rng, 5));
-    let (w_r, b_r) = (mat(rng, 5, 8), col(rng, 5));
-    let (w_c, b_c) = (mat(rng, 5, 8), col(rng, 5));
-    let (w_y, b_y) = (mat(rng, 2, 5), col(rng, 2));
-    GruParams {
-        w_u,
-        b_u,
-        w_r,
-        b_r,
-        w_c,
-        b_c,
-        w_y,
-        b_y,
-    }
 }
 
 #[test]

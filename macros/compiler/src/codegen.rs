@@ -76,6 +76,16 @@ impl Gen<'_> {
         quote!((#(#plus)+* #(- #minus)*))
     }
 
+    /// The length of a vector shape as a `usize` expression (0 for others).
+    fn vec_len(&self, shape: &Shape) -> TokenStream {
+        self.len(shape.vector_len().unwrap_or(&Affine::constant(0)))
+    }
+
+    /// The length of a node's vector value as a `usize` expression.
+    fn node_len(&self, node: NodeId) -> TokenStream {
+        self.len(self.g.len_of(node).unwrap_or(&Affine::constant(0)))
+    }
+
     fn doc_attrs(lines: &[String]) -> TokenStream {
         quote!(#(#[doc = #lines])*)
     }
@@ -510,24 +520,14 @@ impl Gen<'_> {
             quote!((#n, #s))
         });
         let equations = render::equations(self.g);
-        let input_len = self.len(
-            self.g
-                .input
-                .shape
-                .vector_len()
-                .unwrap_or(&Affine::constant(0)),
-        );
+        let input_len = self.vec_len(&self.g.input.shape);
         let state_lens: Vec<TokenStream> = self
             .g
             .states
             .iter()
-            .map(|s| self.len(s.shape.vector_len().unwrap_or(&Affine::constant(0))))
+            .map(|s| self.vec_len(&s.shape))
             .collect();
-        let output_lens = self
-            .g
-            .outputs
-            .iter()
-            .map(|o| self.len(self.g.len_of(o.node).unwrap_or(&Affine::constant(0))));
+        let output_lens = self.g.outputs.iter().map(|o| self.node_len(o.node));
         let slot_lens = self.p.slots.iter().map(|s| self.len(&s.rows));
         let describe = std::iter::once((input.clone(), self.g.input.shape.clone()))
             .chain(
@@ -713,13 +713,7 @@ impl Gen<'_> {
 
     fn step_body(&self) -> TokenStream {
         let cf = &self.cf;
-        let input_len = self.len(
-            self.g
-                .input
-                .shape
-                .vector_len()
-                .unwrap_or(&Affine::constant(0)),
-        );
+        let input_len = self.vec_len(&self.g.input.shape);
         let mut binds = vec![quote! {
             let (__d, __offsets) = (&self.dims, self.offsets);
             let __p = trace.parts();
@@ -735,7 +729,7 @@ impl Gen<'_> {
                     format_ident!("__s{}_prev", k),
                     format_ident!("__s{}_next", k),
                 );
-                let len = self.len(s.shape.vector_len().unwrap_or(&Affine::constant(0)));
+                let len = self.vec_len(&s.shape);
                 binds.push(quote!(let (#prev, #next) = #cf::kernel::state_pair(#sv.as_mut_slice(), #len, __m, __t);));
             }
         }
@@ -744,7 +738,7 @@ impl Gen<'_> {
             binds.push(quote!(let [#(#vars),*] = __p.outputs else { return };));
             for (k, o) in self.g.outputs.iter().enumerate() {
                 let v = format_ident!("__o{}", k);
-                let len = self.len(self.g.len_of(o.node).unwrap_or(&Affine::constant(0)));
+                let len = self.node_len(o.node);
                 binds.push(
                     quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);),
                 );
@@ -779,7 +773,7 @@ impl Gen<'_> {
     /// The slice and block that hold a node's value at this step.
     fn read_block(&self, node: NodeId) -> (TokenStream, TokenStream, TokenStream) {
         let cf = &self.cf;
-        let len = self.len(self.g.len_of(node).unwrap_or(&Affine::constant(0)));
+        let len = self.node_len(node);
         let (slice, rows, off) = self.buffer(self.p.loc[node].as_ref(), node);
         (
             slice,
@@ -793,54 +787,18 @@ impl Gen<'_> {
         let zero = quote!(0usize);
         let len_of = |k: &Affine| self.len(k);
         match loc {
-            Some(Loc::Input) => (
-                quote!(__x),
-                self.len(
-                    self.g
-                        .input
-                        .shape
-                        .vector_len()
-                        .unwrap_or(&Affine::constant(0)),
-                ),
-                zero,
-            ),
+            Some(Loc::Input) => (quote!(__x), self.vec_len(&self.g.input.shape), zero),
             Some(Loc::StatePrev(k)) => {
                 let v = format_ident!("__s{}_prev", k);
-                (
-                    quote!(#v),
-                    len_of(
-                        self.g.states[*k]
-                            .shape
-                            .vector_len()
-                            .unwrap_or(&Affine::constant(0)),
-                    ),
-                    zero,
-                )
+                (quote!(#v), self.vec_len(&self.g.states[*k].shape), zero)
             }
             Some(Loc::StateNext(k)) => {
                 let v = format_ident!("__s{}_next", k);
-                (
-                    quote!(#v),
-                    len_of(
-                        self.g.states[*k]
-                            .shape
-                            .vector_len()
-                            .unwrap_or(&Affine::constant(0)),
-                    ),
-                    zero,
-                )
+                (quote!(#v), self.vec_len(&self.g.states[*k].shape), zero)
             }
             Some(Loc::Output(k)) => {
                 let v = format_ident!("__o{}", k);
-                (
-                    quote!(#v),
-                    len_of(
-                        self.g
-                            .len_of(self.g.outputs[*k].node)
-                            .unwrap_or(&Affine::constant(0)),
-                    ),
-                    zero,
-                )
+                (quote!(#v), self.node_len(self.g.outputs[*k].node), zero)
             }
             Some(Loc::Slot(k, off)) => {
                 let v = Self::slot_var(*k);
@@ -886,7 +844,7 @@ impl Gen<'_> {
         let Op::Softmax(arg) = self.g.nodes[node].op else {
             return quote!();
         };
-        let len = self.len(self.g.len_of(node).unwrap_or(&Affine::constant(0)));
+        let len = self.node_len(node);
         let (src, src_rows, src_off) = self.buffer(self.p.loc[arg].as_ref(), arg);
         let (dst, dst_rows, dst_off) = self.buffer(self.p.loc[node].as_ref(), node);
         quote! {

@@ -23,7 +23,7 @@ impl Gen<'_> {
     /// buffers of step `t`.
     fn backward_binds(&self) -> TokenStream {
         let cf = &self.cf;
-        let input_len = self.len(self.g.input.shape.vector_len().unwrap_or(&self.zero_len()));
+        let input_len = self.vec_len(&self.g.input.shape);
         let mut b = vec![quote! {
             let (__d, __offsets) = (&self.dims, self.offsets);
             let __r = trace.parts_ref();
@@ -43,7 +43,7 @@ impl Gen<'_> {
             b.push(quote!(let [#(#vars),*] = __r.states else { return };));
             b.push(quote!(let [#(#dvars),*] = __g.states else { return };));
             for (k, s) in self.g.states.iter().enumerate() {
-                let len = self.len(s.shape.vector_len().unwrap_or(&self.zero_len()));
+                let len = self.vec_len(&s.shape);
                 let (sv, prev, next) = (
                     &vars[k],
                     format_ident!("__s{}_prev", k),
@@ -71,7 +71,7 @@ impl Gen<'_> {
             b.push(quote!(let [#(#vars),*] = __r.outputs else { return };));
             b.push(quote!(let [#(#dvars),*] = __g.outputs else { return };));
             for (k, o) in self.g.outputs.iter().enumerate() {
-                let len = self.len(self.g.len_of(o.node).unwrap_or(&self.zero_len()));
+                let len = self.node_len(o.node);
                 let (v, dv) = (&vars[k], &dvars[k]);
                 b.push(quote! {
                     let #v = #cf::kernel::step_ref(#v.as_slice(), #len, __m, __t);
@@ -218,21 +218,12 @@ impl Gen<'_> {
         match loc {
             Loc::StateNext(k) => {
                 let v = format_ident!("__ds{}_next", k);
-                let len = self.len(
-                    self.g.states[*k]
-                        .shape
-                        .vector_len()
-                        .unwrap_or(&self.zero_len()),
-                );
+                let len = self.vec_len(&self.g.states[*k].shape);
                 quote!(#v[__j * #len + __i])
             }
             Loc::Output(k) => {
                 let v = format_ident!("__dy{}", k);
-                let len = self.len(
-                    self.g
-                        .len_of(self.g.outputs[*k].node)
-                        .unwrap_or(&self.zero_len()),
-                );
+                let len = self.node_len(self.g.outputs[*k].node);
                 quote!(#v[__j * #len + __i])
             }
             _ => quote!(T::zero()),
@@ -295,7 +286,7 @@ impl Gen<'_> {
             return quote!();
         };
         let (y, y_rows, y_off) = self.buffer(self.p.loc[node].as_ref(), node);
-        let len = self.len(self.g.len_of(node).unwrap_or(&self.zero_len()));
+        let len = self.node_len(node);
         quote! {
             {
                 let __n = #len;
@@ -393,7 +384,7 @@ impl Gen<'_> {
 
     pub(super) fn backward_finish(&self) -> TokenStream {
         let cf = &self.cf;
-        let input_len = self.len(self.g.input.shape.vector_len().unwrap_or(&self.zero_len()));
+        let input_len = self.vec_len(&self.g.input.shape);
         let mut out = Vec::new();
         for (k, gr) in self.p.groups.iter().enumerate() {
             let rows = self.len(&gr.rows);
