@@ -3,11 +3,17 @@
 
 extern crate cellforge_runtime as cellforge;
 
+pub mod cifg;
 pub mod gru;
+pub mod indrnn;
 pub mod keras;
 pub mod keras_layers;
 pub mod lstm;
+pub mod mgu;
+pub mod min_gru;
+pub mod min_lstm;
 pub mod rnn;
+pub mod ugrnn;
 
 pub use gru::Gru;
 pub use lstm::Lstm;
