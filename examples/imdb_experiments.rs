@@ -20,7 +20,9 @@
 //!   figure is the best validation accuracy);
 //! - seed 004's LSTM(32) → LSTM(32) and LSTM → GRU → SimpleRNN → LSTM (32
 //!   units each) on the whole vocabulary with Embedding 100: Adam, batches of
-//!   64, one epoch.
+//!   64, one epoch;
+//! - and seed 000's one-unit LSTM and GRU with `hard_sigmoid` gates, the
+//!   default `recurrent_activation` of the Keras the course ran (TensorFlow 1).
 
 use cellforge::cells::keras_layers::{Gru, Lstm, SimpleRnn};
 use cellforge::data::WordIndex;
@@ -144,6 +146,24 @@ fn experiments() -> Vec<Experiment> {
                 .add(Lstm::new(32))?
                 .add(Dense::new(1).activation(SIGMOID))?
                 .compile(Loss::BinaryCrossEntropy, Optimizer::rmsprop(1e-3))
+        }),
+        s000("LSTM(1), hard_sigmoid gates", "0.75", |n| {
+            base(n, 32, true)?
+                .add(
+                    Lstm::new(1)
+                        .activation(SIGMOID)
+                        .recurrent_activation(Activation::HardSigmoid),
+                )?
+                .compile(Loss::BinaryCrossEntropy, Optimizer::adam(1e-3))
+        }),
+        s000("GRU(1), hard_sigmoid gates", "0.71", |n| {
+            base(n, 32, true)?
+                .add(
+                    Gru::new(1)
+                        .activation(SIGMOID)
+                        .recurrent_activation(Activation::HardSigmoid),
+                )?
+                .compile(Loss::BinaryCrossEntropy, Optimizer::adam(1e-3))
         }),
         s004("LSTM(32) → LSTM(32)", "0.877", |n| {
             base(n, 100, false)?
