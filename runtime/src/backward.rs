@@ -245,6 +245,43 @@ impl<T: Real> Gradients<T> {
         }
     }
 
+    /// Before the backward of step `t`: takes the gradients of the padded
+    /// examples' states after the step out of the computation (and zeroes
+    /// their outputs' gradients), so that the step gives them nothing.
+    pub(crate) fn hold_padded(
+        &mut self,
+        mask: Option<&crate::sequence::Mask>,
+        t: usize,
+    ) -> Vec<(usize, usize, Vec<T>)> {
+        let Some(mask) = mask else { return Vec::new() };
+        let m = self.m;
+        let mut held = Vec::new();
+        for j in mask.padded(t) {
+            for (k, s) in self.states.iter_mut().enumerate() {
+                let mut col = s.column_mut((t + 1) * m + j);
+                held.push((k, j, col.iter().copied().collect()));
+                col.fill(T::zero());
+            }
+            for o in &mut self.outputs {
+                o.column_mut(t * m + j).fill(T::zero());
+            }
+        }
+        held
+    }
+
+    /// After the backward of step `t`: a padded step passes its state's
+    /// gradient straight to the state before it.
+    pub(crate) fn release_padded(&mut self, held: Vec<(usize, usize, Vec<T>)>, t: usize) {
+        let m = self.m;
+        for (k, j, g) in held {
+            if let Some(s) = self.states.get_mut(k) {
+                for (v, add) in s.column_mut(t * m + j).iter_mut().zip(g) {
+                    *v += add;
+                }
+            }
+        }
+    }
+
     /// Drops the gradient that flowed into the state at step `t` from later
     /// steps, keeping only the loss's own (truncated backpropagation).
     pub(crate) fn cut_at(&mut self, upstream: &Upstream<T>, t: usize) {

@@ -171,15 +171,56 @@ pub trait Cell<T: Real>: Sized {
         initial: &Self::State,
         trace: &mut Trace<T>,
     ) -> Result<(), Error> {
+        self.forward_masked_into(xs, initial, None, trace)
+    }
+
+    /// Runs a sequence whose examples have different lengths: at the steps
+    /// `mask` marks as padding, an example's states pass through unchanged
+    /// and its outputs are zero; the backward of the trace gives those steps
+    /// no gradient.
+    fn forward_masked(
+        &self,
+        xs: &Sequence<T>,
+        initial: &Self::State,
+        mask: &crate::sequence::Mask,
+    ) -> Result<Trace<T>, Error> {
+        let mut trace = Trace::new(self.layout(), xs.m(), xs.steps());
+        self.forward_masked_into(xs, initial, Some(mask), &mut trace)?;
+        Ok(trace)
+    }
+
+    /// [`Cell::forward_into`] with an optional mask.
+    fn forward_masked_into(
+        &self,
+        xs: &Sequence<T>,
+        initial: &Self::State,
+        mask: Option<&crate::sequence::Mask>,
+        trace: &mut Trace<T>,
+    ) -> Result<(), Error> {
         self.check_inputs(xs, initial)?;
+        if let Some(mask) = mask
+            && mask.shape() != (xs.m(), xs.steps())
+        {
+            return Err(Error::Shape {
+                tensor: format!("the mask given to `{}`", Self::SPEC.name),
+                expected: format!(
+                    "{} examples × {} steps, like the sequence",
+                    xs.m(),
+                    xs.steps()
+                ),
+                found: format!("{} × {}", mask.shape().0, mask.shape().1),
+            });
+        }
         let layout = self.layout();
         if !trace.fits(&layout, xs.m(), xs.steps()) {
             *trace = Trace::new(layout, xs.m(), xs.steps());
         }
         trace.load(xs, &initial.parts());
+        trace.set_mask(mask.cloned());
         self.hoist(trace);
         for t in 0..xs.steps() {
             self.step_kernel(trace, t);
+            trace.carry_padded(t);
         }
         Ok(())
     }
@@ -231,7 +272,9 @@ pub trait Cell<T: Real>: Sized {
         let count = self.flat_params().len();
         let mut grads = Gradients::start(trace, upstream, &self.backward_layout(), count);
         for t in (0..trace.steps()).rev() {
+            let held = grads.hold_padded(trace.mask(), t);
             self.backward_step(trace, &mut grads, t);
+            grads.release_padded(held, t);
             if let Some(k) = window
                 && t > 0
                 && t % k == 0

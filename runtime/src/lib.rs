@@ -27,7 +27,7 @@ pub use gradcheck::{GradCheck, TensorCheck};
 pub use init::Init;
 pub use rng::NumpyRng;
 pub use scalar::Real;
-pub use sequence::{Layout, Sequence, Trace};
+pub use sequence::{Layout, Mask, Sequence, Trace};
 
 /// What generated code refers to, through `::cellforge::__private`.
 #[doc(hidden)]

@@ -99,6 +99,76 @@ impl<T: Real> Sequence<T> {
     }
 }
 
+/// Which steps of which examples are real, for sequences of different
+/// lengths padded to one: a cell skips a padded step (its states pass through
+/// unchanged, its outputs are zero) and gives it no gradient.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mask {
+    valid: Vec<bool>,
+    m: usize,
+    steps: usize,
+}
+
+impl Mask {
+    /// A mask from `valid[t · m + j]`, whether step `t` of example `j` is real.
+    pub fn new(valid: Vec<bool>, m: usize, steps: usize) -> Result<Self, Error> {
+        if valid.len() != m * steps {
+            return Err(Error::Shape {
+                tensor: "the mask".into(),
+                expected: format!("{m} examples × {steps} steps = {} entries", m * steps),
+                found: format!("{} entries", valid.len()),
+            });
+        }
+        Ok(Mask { valid, m, steps })
+    }
+
+    /// Example `j` is real for its first `lengths[j]` steps (padding after).
+    pub fn from_lengths(lengths: &[usize], steps: usize) -> Result<Self, Error> {
+        if let Some((j, &l)) = lengths.iter().enumerate().find(|(_, l)| **l > steps) {
+            return Err(Error::Index {
+                what: format!("the length of example {j} ({l} steps)"),
+                index: l,
+                len: steps,
+            });
+        }
+        let m = lengths.len();
+        Self::new(
+            (0..m * steps).map(|c| c / m < lengths[c % m]).collect(),
+            m,
+            steps,
+        )
+    }
+
+    /// Example `j` is real for its last `lengths[j]` steps (padding before,
+    /// as Keras's `pad_sequences` pads).
+    pub fn from_lengths_pre(lengths: &[usize], steps: usize) -> Result<Self, Error> {
+        let post = Self::from_lengths(lengths, steps)?;
+        let m = post.m;
+        Self::new(
+            (0..m * steps)
+                .map(|c| c / m >= steps - lengths[c % m])
+                .collect(),
+            m,
+            steps,
+        )
+    }
+
+    /// Whether step `t` of example `j` is real.
+    pub fn is_valid(&self, t: usize, j: usize) -> bool {
+        self.valid.get(t * self.m + j).copied().unwrap_or(false)
+    }
+
+    /// The examples whose step `t` is padding.
+    pub fn padded(&self, t: usize) -> impl Iterator<Item = usize> + '_ {
+        (0..self.m).filter(move |&j| !self.is_valid(t, j))
+    }
+
+    /// Examples and steps.
+    pub fn shape(&self) -> (usize, usize) {
+        (self.m, self.steps)
+    }
+}
+
 /// The sizes of a cell's buffers, from its dimensions: rows of the input, of
 /// each state, output and internal slot.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -127,6 +197,7 @@ pub struct Trace<T: Real> {
     states: Vec<DMatrix<T>>,
     outputs: Vec<DMatrix<T>>,
     slots: Vec<DMatrix<T>>,
+    mask: Option<Mask>,
 }
 
 /// Mutable access to a trace's buffers, for generated kernels.
@@ -176,6 +247,7 @@ impl<T: Real> Trace<T> {
                 .map(|&r| DMatrix::zeros(r, cols))
                 .collect(),
             layout,
+            mask: None,
         }
     }
     // ANCHOR_END: trace_new
@@ -249,6 +321,30 @@ impl<T: Real> Trace<T> {
         self.input.copy_from(xs.data());
         for (buf, s0) in self.states.iter_mut().zip(initial) {
             buf.columns_mut(0, self.m).copy_from(*s0);
+        }
+    }
+
+    /// The mask of the run, if it had one.
+    pub fn mask(&self) -> Option<&Mask> {
+        self.mask.as_ref()
+    }
+
+    pub(crate) fn set_mask(&mut self, mask: Option<Mask>) {
+        self.mask = mask;
+    }
+
+    /// After step `t`: the padded examples keep their state and output zeros.
+    pub(crate) fn carry_padded(&mut self, t: usize) {
+        let Some(mask) = &self.mask else { return };
+        let m = self.m;
+        for j in mask.padded(t) {
+            for s in &mut self.states {
+                let prev = s.column(t * m + j).into_owned();
+                s.column_mut((t + 1) * m + j).copy_from(&prev);
+            }
+            for o in &mut self.outputs {
+                o.column_mut(t * m + j).fill(T::zero());
+            }
         }
     }
 
