@@ -8,6 +8,7 @@
 
 use cellforge_macros::cell;
 
+// ANCHOR: declaration
 cell! {
     /// IndRNN: `h = relu(W x + u ⊙ h + b)` (Li et al., 2018).
     pub cell IndRnn {
@@ -20,3 +21,4 @@ cell! {
         h = relu(w @ x + u * h + b);
     }
 }
+// ANCHOR_END: declaration

@@ -7,6 +7,7 @@
 
 use cellforge_macros::cell;
 
+// ANCHOR: declaration
 cell! {
     /// The minimal gated unit: one forget gate (Zhou et al., 2016).
     pub cell Mgu {
@@ -24,3 +25,4 @@ cell! {
         h = (1 - f) * h + f * h_tilde;
     }
 }
+// ANCHOR_END: declaration
