@@ -56,7 +56,7 @@ impl Activation {
         use crate::kernel;
         match self {
             Activation::Linear => x,
-            Activation::Tanh => x.tanh(),
+            Activation::Tanh => x.tanh_fast(),
             Activation::Sigmoid => kernel::sigmoid(x),
             Activation::Relu => kernel::relu(x),
             Activation::HardSigmoid => kernel::hard_sigmoid(x),

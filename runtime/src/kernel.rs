@@ -217,7 +217,7 @@ pub fn sigmoid<T: Real>(x: T) -> T {
 /// Hyperbolic tangent.
 #[inline(always)]
 pub fn tanh<T: Real>(x: T) -> T {
-    x.tanh()
+    x.tanh_fast()
 }
 
 /// `max(x, 0)`.
