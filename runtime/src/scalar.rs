@@ -67,26 +67,26 @@ impl Real for f32 {
         // SAFETY: forwarded from the caller's contract.
         unsafe { matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
     }
+    #[inline(always)]
     fn tanh_fast(self) -> Self {
         // The odd rational approximation of tanh on [-7.905, 7.905] used by
         // Eigen; beyond that interval tanh is ±1 in f32.
-        const A: [f32; 7] = [
-            4.893_524_6e-3,
-            6.372_619_3e-4,
-            1.485_722_4e-5,
-            5.122_297e-8,
-            -8.604_672e-11,
-            2.000_188e-13,
-            -2.760_768_5e-16,
-        ];
-        const B: [f32; 4] = [4.893_525e-3, 2.268_434_6e-3, 1.185_347e-4, 1.198_258_4e-6];
         if self.abs() < 4e-4 {
             return self;
         }
         let x = self.clamp(-7.905_311, 7.905_311);
         let x2 = x * x;
-        let p = A.iter().rev().fold(0.0f32, |acc, a| acc * x2 + a);
-        let q = B.iter().rev().fold(0.0f32, |acc, b| acc * x2 + b);
+        let p = -2.760_768_5e-16f32;
+        let p = p * x2 + 2.000_188e-13;
+        let p = p * x2 - 8.604_672e-11;
+        let p = p * x2 + 5.122_297e-8;
+        let p = p * x2 + 1.485_722_4e-5;
+        let p = p * x2 + 6.372_619_3e-4;
+        let p = p * x2 + 4.893_524_6e-3;
+        let q = 1.198_258_4e-6f32;
+        let q = q * x2 + 1.185_347e-4;
+        let q = q * x2 + 2.268_434_6e-3;
+        let q = q * x2 + 4.893_525e-3;
         x * p / q
     }
     fn cast(x: f64) -> Self {
@@ -117,6 +117,7 @@ impl Real for f64 {
         // SAFETY: forwarded from the caller's contract.
         unsafe { matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
     }
+    #[inline(always)]
     fn tanh_fast(self) -> Self {
         self.tanh()
     }
