@@ -3,7 +3,10 @@
 //! against running each example alone on its real steps: final states, and
 //! the gradients of parameters (summed over the examples), inputs and
 //! initial states, for padding after (lengths) and before (Keras's
-//! `pad_sequences`) the real steps.
+//! `pad_sequences`) the real steps; and through the layers, where an
+//! `Embedding` with `mask_zero` masks the padding for the recurrent layers
+//! after it, and a bidirectional layer reads each example backwards from its
+//! own last real step.
 
 use cellforge::cells::keras;
 use cellforge::cells::lstm::LstmDims;
@@ -169,4 +172,134 @@ fn bad_masks_are_errors() {
             .starts_with("the mask given to `SimpleRnn` must be 2 examples × 3 steps"),
         "{err}"
     );
+}
+
+mod layers {
+    use cellforge::cells::keras_layers::{Gru, Lstm};
+    use cellforge::nn::layers::{Bidirectional, Dense, Embedding, Merge};
+    use cellforge::nn::loss::Loss;
+    use cellforge::nn::model::Sequential;
+    use cellforge::nn::optim::Optimizer;
+    use cellforge::nn::{LayerConfig, Shape, Tensor, Tokens};
+    use cellforge::prelude::*;
+    use nalgebra::DMatrix;
+
+    const REVIEWS: [&[u32]; 3] = [&[3, 1, 4, 1, 5, 9], &[2, 6], &[5, 3, 5, 8]];
+
+    fn model(layer: impl LayerConfig<f64>, mask_zero: bool) -> Sequential<f64> {
+        Sequential::new(Shape::Ids { steps: None }, 4)
+            .add(Embedding::new(10, 3).mask_zero(mask_zero))
+            .unwrap()
+            .add(layer)
+            .unwrap()
+            .add(Dense::new(1).activation(Activation::Sigmoid))
+            .unwrap()
+            .compile(Loss::BinaryCrossEntropy, Optimizer::sgd(0.1))
+            .unwrap()
+    }
+
+    /// Reviews padded with zeros in front to the longest, as `pad_sequences` pads.
+    fn padded() -> Tensor<f64> {
+        let rows: Vec<Vec<u32>> = REVIEWS
+            .iter()
+            .map(|r| {
+                let mut row = vec![0; 6 - r.len()];
+                row.extend_from_slice(r);
+                row
+            })
+            .collect();
+        Tensor::Ids(Tokens::from_rows(&rows).unwrap())
+    }
+
+    fn alone(m: &mut Sequential<f64>) -> Vec<f64> {
+        REVIEWS
+            .iter()
+            .map(|r| {
+                m.predict(&Tensor::Ids(Tokens::from_rows(&[r.to_vec()]).unwrap()), 1)
+                    .unwrap()[(0, 0)]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn masked_padding_predicts_what_each_review_alone_predicts() {
+        for bidirectional in [false, true] {
+            let make = |mask| {
+                if bidirectional {
+                    model(
+                        Bidirectional::new(Gru::new(4).reset_after(true), Merge::Concat),
+                        mask,
+                    )
+                } else {
+                    model(Lstm::new(4), mask)
+                }
+            };
+            let mut masked = make(true);
+            let batch: Vec<f64> = masked
+                .predict(&padded(), 3)
+                .unwrap()
+                .iter()
+                .copied()
+                .collect();
+            let single = alone(&mut masked);
+            for (a, b) in batch.iter().zip(&single) {
+                assert!(
+                    (a - b).abs() < 1e-12,
+                    "bidirectional={bidirectional}: {a} vs {b}"
+                );
+            }
+            // Without the mask, padding changes the predictions.
+            let mut plain = make(false);
+            let unmasked: Vec<f64> = plain
+                .predict(&padded(), 3)
+                .unwrap()
+                .iter()
+                .copied()
+                .collect();
+            assert!(
+                unmasked
+                    .iter()
+                    .zip(&single)
+                    .any(|(a, b)| (a - b).abs() > 1e-6)
+            );
+        }
+    }
+
+    #[test]
+    fn masked_model_gradients_match_finite_differences() {
+        let mut m = model(
+            Bidirectional::new(Lstm::new(3).return_sequences(true), Merge::Sum),
+            true,
+        )
+        .add(Gru::new(2))
+        .unwrap()
+        .add(Dense::new(1).activation(Activation::Sigmoid))
+        .unwrap()
+        .compile(Loss::BinaryCrossEntropy, Optimizer::sgd(0.1))
+        .unwrap();
+        let x = padded();
+        let y = DMatrix::from_row_slice(1, 3, &[1.0, 0.0, 1.0]);
+        m.backpropagate(&x, &y, false).unwrap();
+        let derived = m.gradients();
+        let h = 1e-5;
+        let mut k = 0;
+        for layer in 0..m.layers().len() {
+            for g in 0..m.layers()[layer].params().len() {
+                for (i, &d) in derived[k].iter().enumerate() {
+                    let base = m.layers()[layer].params()[g][i];
+                    m.layers_mut()[layer].params_and_grads()[g].0[i] = base + h;
+                    let plus = m.evaluate(&x, &y, 3).unwrap().0;
+                    m.layers_mut()[layer].params_and_grads()[g].0[i] = base - h;
+                    let minus = m.evaluate(&x, &y, 3).unwrap().0;
+                    m.layers_mut()[layer].params_and_grads()[g].0[i] = base;
+                    let numeric = (plus - minus) / (2.0 * h);
+                    assert!(
+                        (d - numeric).abs() < 1e-7 * (1.0 + numeric.abs()),
+                        "layer {layer} group {g} element {i}: {d} vs {numeric}"
+                    );
+                }
+                k += 1;
+            }
+        }
+    }
 }

@@ -153,6 +153,15 @@ impl Mask {
         )
     }
 
+    /// The mask of the sequence read from its last step to its first.
+    pub fn reversed(&self) -> Mask {
+        let (m, steps) = (self.m, self.steps);
+        let valid = (0..m * steps)
+            .map(|c| self.is_valid(steps - 1 - c / m, c % m))
+            .collect();
+        Mask { valid, m, steps }
+    }
+
     /// Whether step `t` of example `j` is real.
     pub fn is_valid(&self, t: usize, j: usize) -> bool {
         self.valid.get(t * self.m + j).copied().unwrap_or(false)

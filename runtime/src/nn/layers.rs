@@ -29,6 +29,9 @@ pub struct Embedding {
     pub input_dim: usize,
     /// Vector size.
     pub output_dim: usize,
+    /// Treat id 0 as padding: the recurrent layers after it skip those steps
+    /// (Keras's `mask_zero`).
+    pub mask_zero: bool,
 }
 
 impl Embedding {
@@ -37,13 +40,21 @@ impl Embedding {
         Embedding {
             input_dim,
             output_dim,
+            mask_zero: false,
         }
+    }
+
+    /// Treat id 0 as padding, to be skipped by the recurrent layers after it.
+    pub fn mask_zero(mut self, yes: bool) -> Self {
+        self.mask_zero = yes;
+        self
     }
 }
 
 struct EmbeddingLayer<T> {
     vocab: usize,
     dim: usize,
+    mask_zero: bool,
     table: Vec<T>,
     grads: Vec<T>,
     last: Option<Tokens>,
@@ -75,6 +86,7 @@ impl<T: Real> LayerConfig<T> for Embedding {
         Ok(Box::new(EmbeddingLayer {
             vocab: self.input_dim,
             dim: self.output_dim,
+            mask_zero: self.mask_zero,
             grads: vec![T::zero(); table.len()],
             table,
             last: None,
@@ -109,9 +121,15 @@ impl<T: Real> Layer<T> for EmbeddingLayer<T> {
         vec![dense_info("embeddings", self.dim, self.vocab, 0)]
     }
 
-    fn forward(&mut self, x: &Tensor<T>, _: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {
+    fn forward(&mut self, x: &Tensor<T>, ctx: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {
         let Tensor::Ids(tokens) = x else {
             return Err(wrong_input("Embedding", "token ids (None, T)", &x.shape()));
+        };
+        ctx.mask = if self.mask_zero {
+            let valid = tokens.ids().iter().map(|&id| id != 0).collect();
+            Some(crate::Mask::new(valid, tokens.m(), tokens.steps())?)
+        } else {
+            None
         };
         if let Some(&bad) = tokens.ids().iter().find(|&&id| id as usize >= self.vocab) {
             return Err(Error::Index {
@@ -657,7 +675,18 @@ impl<T: Real, C: Cell<T>> Layer<T> for Recurrent<T, C> {
             .trace
             .take()
             .unwrap_or_else(|| Trace::new(self.cell.layout(), seq.m(), seq.steps()));
-        self.cell.forward_into(&seq, initial, &mut trace)?;
+        // Read backwards, the mask is reversed with the steps: each example's
+        // real steps are then read from its last to its first.
+        let mask = match (&ctx.mask, self.go_backwards) {
+            (Some(mask), true) => Some(mask.reversed()),
+            (mask, false) => mask.clone(),
+            (None, true) => None,
+        };
+        self.cell
+            .forward_masked_into(&seq, initial, mask.as_ref(), &mut trace)?;
+        if !self.return_sequences {
+            ctx.mask = None;
+        }
         let states = trace
             .state(0)
             .ok_or_else(|| wrong_input(self.kind, "a cell with a state", &x.shape()))?;
@@ -836,8 +865,12 @@ impl<T: Real> Layer<T> for BidirectionalLayer<T> {
     }
 
     fn forward(&mut self, x: &Tensor<T>, ctx: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {
+        let mask = ctx.mask.clone();
         let yf = self.fwd.forward(x, ctx)?;
+        let after = ctx.mask.take();
+        ctx.mask = mask;
         let yb = in_time_order(self.bwd.forward(x, ctx)?)?;
+        ctx.mask = after;
         let (a, b) = (
             yf.values().cloned().unwrap_or_default(),
             yb.values().cloned().unwrap_or_default(),

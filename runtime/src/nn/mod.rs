@@ -197,6 +197,9 @@ pub struct Ctx<'a> {
     pub training: bool,
     /// The model's random generator (dropout masks).
     pub rng: &'a mut NumpyRng,
+    /// Which steps of the current sequence are real, when an embedding with
+    /// `mask_zero` set it; recurrent layers skip the others.
+    pub mask: Option<crate::Mask>,
 }
 
 /// One parameter tensor of a layer, for summaries and checkpoints.

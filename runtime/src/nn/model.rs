@@ -229,6 +229,7 @@ impl<T: Real> Sequential<T> {
         let mut ctx = Ctx {
             training,
             rng: &mut self.rng,
+            mask: None,
         };
         let mut h = x.clone();
         for layer in &mut self.layers {
