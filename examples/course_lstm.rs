@@ -1,4 +1,4 @@
-//! Runs the course's LSTM over a sequence (seed 000, In[66]) and prints what
+//! Runs the course's LSTM over a sequence (its numpy notebook's test cell In[66]) and prints what
 //! the notebook printed, numpy style: `cargo run --release --example course_lstm`.
 
 use cellforge::cells::lstm::{LstmDims, LstmParams, LstmState};

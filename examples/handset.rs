@@ -1,4 +1,4 @@
-//! Keras models with hand-set weights (seed 004's exercises), rebuilt with
+//! Keras models with hand-set weights (the course's Keras exercises), rebuilt with
 //! cellforge: linear `SimpleRNN`s and a linear `LSTM`, no bias, whose outputs
 //! can be worked out by hand. `cargo run --release --example handset`.
 //!

@@ -4,29 +4,30 @@
 //!
 //! ```text
 //! cargo run --release --example imdb_experiments -- --npz PATH/imdb_flat.npz [--only NAME] [--out FILE]
+//! cargo run --release --example imdb_experiments -- --data aclImdb_v1.tar.gz --word-index imdb_word_index.json
 //! ```
 //!
 //! The `.npz` holds the reviews as Keras's word ranks (`train_tokens`,
 //! `train_offsets`, `train_labels`, the same for `test`), encoded exactly as
 //! `keras.datasets.imdb.load_data` encodes them. The experiments:
 //!
-//! - seed 000's six models: vocabulary 2,000, reviews cut or padded to 500
+//! - the course notebook's six models: vocabulary 2,000, reviews cut or padded to 500
 //!   words, Embedding 32 and Dropout 0.2, then SimpleRNN, LSTM or GRU with one
 //!   sigmoid unit, or with 100 units, Dropout 0.2 and a sigmoid Dense(1) (the
 //!   GRU one with an extra Dense(100)); Adam 1e-3, batches of 64, 3 epochs;
 //!   the test set split in half into validation and test;
-//! - seed 003's SimpleRNN(32) and LSTM(32) on 10,000 words: RMSprop, batches of
+//! - Chollet's section 6.3: SimpleRNN(32) and LSTM(32) on 10,000 words: RMSprop, batches of
 //!   128, 10 epochs, the last 20% of the training set for validation (its
 //!   figure is the best validation accuracy);
-//! - seed 004's LSTM(32) → LSTM(32) and LSTM → GRU → SimpleRNN → LSTM (32
+//! - the course's Keras exercises: LSTM(32) → LSTM(32) and LSTM → GRU → SimpleRNN → LSTM (32
 //!   units each) on the whole vocabulary with Embedding 100: Adam, batches of
 //!   64, one epoch;
-//! - and seed 000's one-unit LSTM and GRU with `hard_sigmoid` gates, the
+//! - and the notebook's one-unit LSTM and GRU with `hard_sigmoid` gates, the
 //!   default `recurrent_activation` of the Keras the course ran (TensorFlow 1).
 
 use cellforge::cells::keras_layers::{Gru, Lstm, SimpleRnn};
 use cellforge::data::WordIndex;
-use cellforge::data::imdb::{load_flat_npz, split_half};
+use cellforge::data::imdb::{Ranked, load_flat_npz, split_half};
 use cellforge::data::pad_sequences;
 use cellforge::nn::layers::{Dense, Dropout, Embedding};
 use cellforge::nn::loss::Loss;
@@ -75,7 +76,7 @@ const SIGMOID: Activation = Activation::Sigmoid;
 fn experiments() -> Vec<Experiment> {
     let s000 = |name, course, build| Experiment {
         name,
-        source: "seed 000",
+        source: "notebook",
         num_words: 2000,
         epochs: 3,
         batch_size: 64,
@@ -85,7 +86,7 @@ fn experiments() -> Vec<Experiment> {
     };
     let s003 = |name, course, build| Experiment {
         name,
-        source: "seed 003",
+        source: "Chollet 6.3",
         num_words: 10_000,
         epochs: 10,
         batch_size: 128,
@@ -95,7 +96,7 @@ fn experiments() -> Vec<Experiment> {
     };
     let s004 = |name, course, build| Experiment {
         name,
-        source: "seed 004",
+        source: "exercises",
         num_words: 88_587,
         epochs: 1,
         batch_size: 64,
@@ -201,22 +202,51 @@ fn tensors(
     ))
 }
 
+/// The reviews of the `aclImdb` dataset as Keras's word ranks: tokenized as
+/// Keras tokenizes, each word looked up in Keras's `imdb_word_index.json`,
+/// words not in it left out; the encoding of the flat `.npz`.
+fn ranked_from_text(
+    data: &str,
+    words: &str,
+) -> Result<(Ranked, Ranked), Box<dyn std::error::Error>> {
+    let index = WordIndex::from_json(&std::fs::read_to_string(words)?)?;
+    let imdb = cellforge::data::Imdb::open(data)?;
+    let rank = |reviews: &[cellforge::data::Review]| Ranked {
+        reviews: reviews
+            .iter()
+            .map(|r| {
+                cellforge::data::text_to_word_sequence(&r.text)
+                    .iter()
+                    .filter_map(|w| index.rank(w))
+                    .collect()
+            })
+            .collect(),
+        labels: reviews.iter().map(|r| r.label).collect(),
+    };
+    Ok((rank(&imdb.train), rank(&imdb.test)))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut npz = std::env::var("CELLFORGE_IMDB_NPZ").ok();
-    let (mut only, mut out) = (None, None);
+    let (mut only, mut out, mut data, mut words) = (None, None, None, None);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
             "--npz" => npz = args.next(),
+            "--data" => data = args.next(),
+            "--word-index" => words = args.next(),
             "--only" => only = args.next(),
             "--out" => out = args.next(),
             other => return Err(format!("unknown argument `{other}`; usage: imdb_experiments --npz PATH [--only NAME] [--out FILE]").into()),
         }
     }
-    let npz = npz.ok_or("give the flat .npz with --npz PATH (or CELLFORGE_IMDB_NPZ)")?;
-    let (train, test) = load_flat_npz(&npz)?;
+    let (train, test) = match (npz, data, words) {
+        (_, Some(data), Some(words)) => ranked_from_text(&data, &words)?,
+        (Some(npz), _, _) => load_flat_npz(&npz)?,
+        _ => return Err("give the flat .npz with --npz PATH (or CELLFORGE_IMDB_NPZ), or the dataset with --data PATH and Keras's word index with --word-index imdb_word_index.json".into()),
+    };
     println!(
-        "{npz}: {} training and {} test reviews",
+        "{} training and {} test reviews",
         train.reviews.len(),
         test.reviews.len()
     );

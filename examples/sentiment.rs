@@ -131,7 +131,7 @@ fn train(o: &Options) -> Result<(Sequential<f32>, WordIndex), Box<dyn std::error
     println!(
         "vocabulary: {} words, keeping the {} most frequent; reviews cut or padded to {} words",
         index.len(),
-        o.num_words - 3,
+        o.num_words - 4,
         o.maxlen
     );
     // ANCHOR: split

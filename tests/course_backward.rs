@@ -1,4 +1,4 @@
-//! The backward numbers of the course's numpy notebook (seed 000), from
+//! The backward numbers of the course's numpy notebook, from
 //! gradients that the compiler derived from the cells' equations.
 //!
 //! - In[72] and In[74] (`rnn_cell_backward`, `rnn_backward`): every printed

@@ -1,5 +1,5 @@
-//! The forward numbers printed by the course's numpy notebook (seed 000, test
-//! cells In[60] to In[70]; seed 001's expected-output tables print the same
+//! The forward numbers printed by the course's numpy notebook (test cells
+//! In[60] to In[70]; the assignment's expected-output tables print the same
 //! values), reproduced by drawing the same random numbers in the notebook's
 //! order with the numpy-compatible generator.
 //!

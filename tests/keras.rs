@@ -1,5 +1,6 @@
 //! Keras parity: the course's models have exactly the parameter counts Keras
-//! printed (seeds 000 and 003), and the hand-set models of seed 004 give
+//! printed (its notebook and Chollet's section 6.3), and the hand-set models
+//! of its Keras exercises give
 //! exactly the outputs Keras printed.
 
 #[path = "../examples/handset.rs"]

@@ -1,4 +1,4 @@
-//! The course's planar classifier (seed 002), reproduced: the costs it
+//! The course's planar classifier (its practicals), reproduced: the costs it
 //! printed every 1,000 iterations, its accuracy and its hidden-size sweep.
 //! Iterations 0 to 7,000 match to 1e-6. After about 7,000 iterations the
 //! learning rate of 1.2 makes the run amplify rounding, so 8,000 and 9,000

@@ -162,7 +162,6 @@ pub trait Cell<T: Real>: Sized {
         Ok(trace)
     }
 
-    // ANCHOR: forward_into
     /// Runs a whole sequence into an existing trace, reallocating only if its
     /// shape differs.
     fn forward_into(
@@ -189,6 +188,7 @@ pub trait Cell<T: Real>: Sized {
         Ok(trace)
     }
 
+    // ANCHOR: forward_into
     /// [`Cell::forward_into`] with an optional mask.
     fn forward_masked_into(
         &self,
