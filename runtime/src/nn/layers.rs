@@ -452,18 +452,6 @@ impl<T: Real> Layer<T> for DropoutLayer<T> {
         Ok(*input)
     }
 
-    fn params(&self) -> Vec<&[T]> {
-        Vec::new()
-    }
-
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &[T])> {
-        Vec::new()
-    }
-
-    fn param_info(&self) -> Vec<ParamInfo> {
-        Vec::new()
-    }
-
     fn forward(&mut self, x: &Tensor<T>, ctx: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {
         let Some(v) = x.values() else {
             return Err(wrong_input("Dropout", "features or a sequence", &x.shape()));
@@ -956,18 +944,6 @@ impl<T: Real> Layer<T> for ActivationLayer<T> {
 
     fn output_shape(&self, input: &Shape) -> Result<Shape, Error> {
         Ok(*input)
-    }
-
-    fn params(&self) -> Vec<&[T]> {
-        Vec::new()
-    }
-
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &[T])> {
-        Vec::new()
-    }
-
-    fn param_info(&self) -> Vec<ParamInfo> {
-        Vec::new()
     }
 
     fn forward(&mut self, x: &Tensor<T>, _: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {

@@ -222,12 +222,21 @@ pub trait Layer<T: Real> {
     fn kind(&self) -> &'static str;
     /// The shape of the output for an input of shape `input`.
     fn output_shape(&self, input: &Shape) -> Result<Shape, Error>;
-    /// The parameters, as one or more flat groups (a bidirectional layer has two).
-    fn params(&self) -> Vec<&[T]>;
-    /// The parameter groups, mutable, each with its gradient from the last backward.
-    fn params_and_grads(&mut self) -> Vec<(&mut [T], &[T])>;
-    /// The parameter tensors: names, shapes and where they are in [`Layer::params`].
-    fn param_info(&self) -> Vec<ParamInfo>;
+    /// The parameters, as one or more flat groups (a bidirectional layer has
+    /// two); none by default.
+    fn params(&self) -> Vec<&[T]> {
+        Vec::new()
+    }
+    /// The parameter groups, mutable, each with its gradient from the last
+    /// backward; none by default.
+    fn params_and_grads(&mut self) -> Vec<(&mut [T], &[T])> {
+        Vec::new()
+    }
+    /// The parameter tensors: names, shapes and where they are in
+    /// [`Layer::params`]; none by default.
+    fn param_info(&self) -> Vec<ParamInfo> {
+        Vec::new()
+    }
     /// The number of scalar parameters.
     fn param_count(&self) -> usize {
         self.params().iter().map(|p| p.len()).sum()
