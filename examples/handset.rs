@@ -6,7 +6,7 @@
 //! results the way numpy prints them, next to the exact `f64` ones.
 
 use cellforge::cells::keras::{LstmNoBias, LstmNoBiasDims, SimpleRnnNoBias, SimpleRnnNoBiasDims};
-use cellforge::cells::keras_layers::{lstm_no_bias_from_keras, simple_rnn_from_keras};
+use cellforge::interop::NamedArray;
 use cellforge::nn::layers::Recurrent;
 use cellforge::nn::model::Sequential;
 use cellforge::nn::{Shape, Tensor};
@@ -18,10 +18,8 @@ use nalgebra::DMatrix;
 /// returns the last state.
 pub fn simple_rnn<T: Real>(w: &[f64], u: &[f64], xs: &[f64]) -> Result<Vec<T>, Error> {
     let units = w.len();
-    let kernel = DMatrix::from_row_slice(1, units, w).map(T::cast);
-    let recurrent = DMatrix::from_row_slice(units, units, u).map(T::cast);
-    let params = simple_rnn_from_keras(1, units, &[kernel, recurrent])?;
-    let cell = SimpleRnnNoBias::new(SimpleRnnNoBiasDims { n_x: 1, units }, &params)?
+    let dims = SimpleRnnNoBiasDims { n_x: 1, units };
+    let cell = SimpleRnnNoBias::init(dims, &mut NumpyRng::new(0))?
         .with_activation("activation", Activation::Linear)?;
     let mut model = Sequential::<T>::new(
         Shape::Seq {
@@ -31,6 +29,14 @@ pub fn simple_rnn<T: Real>(w: &[f64], u: &[f64], xs: &[f64]) -> Result<Vec<T>, E
         0,
     )
     .add_layer(Box::new(Recurrent::new("SimpleRNN", cell)))?;
+    // Keras's `model.set_weights([kernel, recurrent_kernel])`.
+    model.set_weights(
+        "keras",
+        &[
+            NamedArray::new("kernel", vec![1, units], w.to_vec(), T::DTYPE)?,
+            NamedArray::new("recurrent_kernel", vec![units, units], u.to_vec(), T::DTYPE)?,
+        ],
+    )?;
     let x = Sequence::new(DMatrix::from_row_slice(1, xs.len(), xs).map(T::cast), 1)?;
     Ok(model.predict(&Tensor::Seq(x), 1)?.iter().copied().collect())
 }
@@ -39,10 +45,7 @@ pub fn simple_rnn<T: Real>(w: &[f64], u: &[f64], xs: &[f64]) -> Result<Vec<T>, E
 /// exercise: kernel `[1, 0, 1, 1]` (gates `i, f, c, o`), recurrent kernel 0.
 /// The forget gate is 0, so `c = x · x` and `h = x · c = x³`.
 pub fn lstm_cubes<T: Real>(xs: &[f64]) -> Result<Vec<T>, Error> {
-    let kernel = DMatrix::from_row_slice(1, 4, &[1.0, 0.0, 1.0, 1.0]).map(T::cast);
-    let recurrent = DMatrix::zeros(1, 4);
-    let params = lstm_no_bias_from_keras(1, 1, &[kernel, recurrent])?;
-    let cell = LstmNoBias::new(LstmNoBiasDims { n_x: 1, units: 1 }, &params)?
+    let cell = LstmNoBias::init(LstmNoBiasDims { n_x: 1, units: 1 }, &mut NumpyRng::new(0))?
         .with_activation("activation", Activation::Linear)?
         .with_activation("recurrent_activation", Activation::Linear)?;
     let mut model = Sequential::<T>::new(
@@ -55,6 +58,13 @@ pub fn lstm_cubes<T: Real>(xs: &[f64]) -> Result<Vec<T>, Error> {
     .add_layer(Box::new(
         Recurrent::new("LSTM", cell).return_sequences(true),
     ))?;
+    model.set_weights(
+        "keras",
+        &[
+            NamedArray::new("kernel", vec![1, 4], vec![1.0, 0.0, 1.0, 1.0], T::DTYPE)?,
+            NamedArray::new("recurrent_kernel", vec![1, 4], vec![0.0; 4], T::DTYPE)?,
+        ],
+    )?;
     let x = Sequence::new(DMatrix::from_row_slice(1, xs.len(), xs).map(T::cast), 1)?;
     Ok(model.predict(&Tensor::Seq(x), 1)?.iter().copied().collect())
 }

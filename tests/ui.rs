@@ -7,4 +7,5 @@ fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/parse/*.rs");
     t.compile_fail("tests/ui/check/*.rs");
+    t.compile_fail("tests/ui/layout/*.rs");
 }

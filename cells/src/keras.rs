@@ -34,6 +34,12 @@ cell! {
 
         /// the next state, from the input and the previous state
         h = activation(kernel @ x + recurrent_kernel @ h + bias);
+
+        layout keras {
+            kernel = kernel.T;
+            recurrent_kernel = recurrent_kernel.T;
+            bias = bias;
+        }
     }
 }
 
@@ -49,6 +55,11 @@ cell! {
 
         /// the next state, from the input and the previous state
         h = activation(kernel @ x + recurrent_kernel @ h);
+
+        layout keras {
+            kernel = kernel.T;
+            recurrent_kernel = recurrent_kernel.T;
+        }
     }
 }
 
@@ -78,6 +89,13 @@ cell! {
         let o = recurrent_activation(w_o @ x + u_o @ h + b_o);
         /// next hidden state
         h = o * activation(c);
+
+        /// Keras's weights: `(n_x, 4 units)` kernels, gates side by side.
+        layout keras {
+            kernel = [w_i, w_f, w_c, w_o].T;
+            recurrent_kernel = [u_i, u_f, u_c, u_o].T;
+            bias = [b_i, b_f, b_c, b_o];
+        }
     }
 }
 // ANCHOR_END: lstm
@@ -106,6 +124,11 @@ cell! {
         let o = recurrent_activation(w_o @ x + u_o @ h);
         /// next hidden state
         h = o * activation(c);
+
+        layout keras {
+            kernel = [w_i, w_f, w_c, w_o].T;
+            recurrent_kernel = [u_i, u_f, u_c, u_o].T;
+        }
     }
 }
 
@@ -133,6 +156,12 @@ cell! {
         let h_tilde = activation(w_h @ x + u_h @ (r * h) + b_h);
         /// next state
         h = z * h + (1 - z) * h_tilde;
+
+        layout keras {
+            kernel = [w_z, w_r, w_h].T;
+            recurrent_kernel = [u_z, u_r, u_h].T;
+            bias = [b_z, b_r, b_h];
+        }
     }
 }
 // ANCHOR_END: gru
@@ -162,6 +191,13 @@ cell! {
         let h_tilde = activation(w_h @ x + b_h + r * (u_h @ h + rb_h));
         /// next state
         h = z * h + (1 - z) * h_tilde;
+
+        /// The bias is `(2, 3 units)`: the input biases, then the recurrent ones.
+        layout keras {
+            kernel = [w_z, w_r, w_h].T;
+            recurrent_kernel = [u_z, u_r, u_h].T;
+            bias = [[b_z, b_r, b_h].T, [rb_z, rb_r, rb_h].T];
+        }
     }
 }
 // ANCHOR_END: gru_reset_after

@@ -1,13 +1,13 @@
 //! Keras's recurrent layers, `SimpleRNN`, `LSTM` and `GRU`, as layer
 //! configurations for [`Sequential`](cellforge_runtime::nn::model::Sequential),
-//! with Keras's defaults and parameter counts, and converters from the
-//! weights Keras's `get_weights()` returns.
+//! with Keras's defaults and parameter counts. Keras's `get_weights()`
+//! arrays go in and out through the cells' `keras` layouts
+//! ([`Sequential::set_weights`](cellforge_runtime::nn::model::Sequential::set_weights)).
 
 use crate::keras;
 use cellforge_runtime::nn::layers::{Recurrent, RecurrentConfig};
 use cellforge_runtime::nn::{Layer, LayerConfig, Shape};
 use cellforge_runtime::{Activation, Cell, Error, NumpyRng, Real};
-use nalgebra::{DMatrix, DVector};
 
 fn input_features(kind: &str, input: &Shape) -> Result<usize, Error> {
     match input {
@@ -289,104 +289,4 @@ impl<T: Real> RecurrentConfig<T> for Gru {
             wrap("GRU", cell, o, backwards)
         }
     }
-}
-
-fn expect_shape<T: Real>(what: &str, m: &DMatrix<T>, shape: (usize, usize)) -> Result<(), Error> {
-    if m.shape() == shape {
-        return Ok(());
-    }
-    Err(Error::Shape {
-        tensor: format!("the Keras weight `{what}`"),
-        expected: format!("{} × {}", shape.0, shape.1),
-        found: format!("{} × {}", m.nrows(), m.ncols()),
-    })
-}
-
-fn expect_count<T>(layer: &str, weights: &[DMatrix<T>], n: usize) -> Result<(), Error> {
-    if weights.len() == n {
-        return Ok(());
-    }
-    Err(Error::Shape {
-        tensor: format!("the Keras weights of `{layer}`"),
-        expected: format!("{n} arrays"),
-        found: format!("{} arrays", weights.len()),
-    })
-}
-
-/// The columns `k·units .. (k+1)·units` of a Keras kernel, transposed to one
-/// gate's `(units, n)` matrix.
-fn gate<T: Real>(kernel: &DMatrix<T>, k: usize, units: usize) -> DMatrix<T> {
-    kernel.columns(k * units, units).transpose()
-}
-
-fn bias_gate<T: Real>(bias: &DMatrix<T>, k: usize, units: usize) -> DVector<T> {
-    DVector::from_iterator(units, bias.columns(k * units, units).iter().copied())
-}
-
-/// `SimpleRNN` weights from Keras's `get_weights()`: `[kernel (n_x, units),
-/// recurrent_kernel (units, units), bias (1, units)]`, without the bias for
-/// `use_bias=False`.
-pub fn simple_rnn_from_keras<T: Real>(
-    n_x: usize,
-    units: usize,
-    weights: &[DMatrix<T>],
-) -> Result<keras::SimpleRnnNoBiasParams<T>, Error> {
-    expect_count("SimpleRNN", weights, 2)?;
-    let (kernel, recurrent) = (&weights[0], &weights[1]);
-    expect_shape("kernel", kernel, (n_x, units))?;
-    expect_shape("recurrent_kernel", recurrent, (units, units))?;
-    Ok(keras::SimpleRnnNoBiasParams {
-        kernel: kernel.transpose(),
-        recurrent_kernel: recurrent.transpose(),
-    })
-}
-
-/// `LSTM` weights from Keras's `get_weights()` with `use_bias=False`:
-/// `[kernel (n_x, 4 units), recurrent_kernel (units, 4 units)]`, gates `i, f, c, o`.
-pub fn lstm_no_bias_from_keras<T: Real>(
-    n_x: usize,
-    units: usize,
-    weights: &[DMatrix<T>],
-) -> Result<keras::LstmNoBiasParams<T>, Error> {
-    expect_count("LSTM", weights, 2)?;
-    let (k, r) = (&weights[0], &weights[1]);
-    expect_shape("kernel", k, (n_x, 4 * units))?;
-    expect_shape("recurrent_kernel", r, (units, 4 * units))?;
-    Ok(keras::LstmNoBiasParams {
-        w_i: gate(k, 0, units),
-        w_f: gate(k, 1, units),
-        w_c: gate(k, 2, units),
-        w_o: gate(k, 3, units),
-        u_i: gate(r, 0, units),
-        u_f: gate(r, 1, units),
-        u_c: gate(r, 2, units),
-        u_o: gate(r, 3, units),
-    })
-}
-
-/// `LSTM` weights from Keras's `get_weights()`: `[kernel (n_x, 4 units),
-/// recurrent_kernel (units, 4 units), bias (1, 4 units)]`, gates `i, f, c, o`.
-pub fn lstm_from_keras<T: Real>(
-    n_x: usize,
-    units: usize,
-    weights: &[DMatrix<T>],
-) -> Result<keras::LstmParams<T>, Error> {
-    expect_count("LSTM", weights, 3)?;
-    let nb = lstm_no_bias_from_keras(n_x, units, &weights[..2])?;
-    let b = &weights[2];
-    expect_shape("bias", b, (1, 4 * units))?;
-    Ok(keras::LstmParams {
-        w_i: nb.w_i,
-        w_f: nb.w_f,
-        w_c: nb.w_c,
-        w_o: nb.w_o,
-        u_i: nb.u_i,
-        u_f: nb.u_f,
-        u_c: nb.u_c,
-        u_o: nb.u_o,
-        b_i: bias_gate(b, 0, units),
-        b_f: bias_gate(b, 1, units),
-        b_c: bias_gate(b, 2, units),
-        b_o: bias_gate(b, 3, units),
-    })
 }

@@ -13,6 +13,8 @@ pub mod mgu;
 pub mod min_gru;
 pub mod min_lstm;
 pub mod rnn;
+pub mod torch;
+pub mod torch_layers;
 pub mod ugrnn;
 
 pub use gru::Gru;

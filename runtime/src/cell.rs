@@ -25,6 +25,9 @@ pub struct CellSpec {
     pub params: &'static [(&'static str, &'static str)],
     /// The equations as declared, one per line.
     pub equations: &'static str,
+    /// Where the parameters sit in other frameworks' tensors, one layout per
+    /// framework (see [`crate::interop`]).
+    pub layouts: &'static [crate::interop::FrameworkLayout],
 }
 
 /// A named group of `(rows, m)` matrices: a cell's states or its outputs.

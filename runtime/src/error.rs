@@ -61,6 +61,14 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// Weights from or for another framework that do not fit: a missing,
+    /// extra or misshapen tensor, or a cell without a layout.
+    Weights {
+        /// What was being read or written.
+        what: String,
+        /// What was expected and what was found.
+        reason: String,
+    },
     /// A name that the cell does not have.
     Name {
         /// What kind of name (state, output, parameter).
@@ -107,6 +115,7 @@ impl fmt::Display for Error {
                 "{what} is not finite (NaN or infinite) at epoch {epoch}, step {step}; training stopped and the weights are those of the last good step"
             ),
             Error::File { path, reason } => write!(f, "{path}: {reason}"),
+            Error::Weights { what, reason } => write!(f, "{what}: {reason}"),
             Error::Name { kind, name, known } => {
                 write!(
                     f,

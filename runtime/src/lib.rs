@@ -11,6 +11,7 @@ pub mod data;
 pub mod error;
 pub mod gradcheck;
 pub mod init;
+pub mod interop;
 #[doc(hidden)]
 pub mod kernel;
 pub mod nn;
@@ -34,6 +35,7 @@ pub use sequence::{Layout, Mask, Sequence, Trace};
 pub mod __private {
     pub use crate::backward::GradParts;
     pub use crate::cell::check_param;
+    pub use crate::interop::{Block, FrameworkLayout, TensorLayout};
     pub use crate::kernel;
     pub use crate::sequence::{TraceParts, TraceRefs};
     pub use crate::{

@@ -30,6 +30,45 @@ pub enum Item {
     Activation(Vec<(Ident, Ident)>),
     /// `let z = expr;`, `a = expr;` or `output y = expr;`
     Stmt(Stmt),
+    /// `layout torch { weight_ih = [w_ii, w_if]; ... }`: where the parameters
+    /// sit in another framework's tensors.
+    Layout(LayoutDecl),
+}
+
+/// `layout framework { tensor = block; ... }`.
+pub struct LayoutDecl {
+    /// The framework's name, as used at run time (`torch`, `keras`).
+    pub framework: Ident,
+    /// The framework's tensors, in the framework's order.
+    pub tensors: Vec<LayoutTensor>,
+}
+
+/// `name = block;` in a layout.
+pub struct LayoutTensor {
+    /// The tensor's name in the framework.
+    pub name: Ident,
+    /// How it is made of the cell's parameters.
+    pub block: LayoutBlock,
+}
+
+/// A framework tensor as a block of parameters.
+pub enum LayoutBlock {
+    /// One parameter.
+    Param(Ident),
+    /// `[a, b, ...]`: blocks stacked top to bottom, with the span of the brackets.
+    Stack(Vec<LayoutBlock>, Span),
+    /// `block.T`: the transpose, with the span of `T`.
+    Transpose(Box<LayoutBlock>, Span),
+}
+
+impl LayoutBlock {
+    /// The span to underline for this block.
+    pub fn span(&self) -> Span {
+        match self {
+            LayoutBlock::Param(id) => id.span(),
+            LayoutBlock::Stack(_, span) | LayoutBlock::Transpose(_, span) => *span,
+        }
+    }
 }
 
 /// What a statement defines.

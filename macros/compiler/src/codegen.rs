@@ -238,6 +238,25 @@ impl Gen<'_> {
     }
 
     /// The storage block of parameter `k`, as a `kernel::Block` expression.
+    /// A layout block as a constant of the runtime's `Block`.
+    fn layout_block(&self, block: &crate::layout::Block) -> TokenStream {
+        let cf = &self.cf;
+        match block {
+            crate::layout::Block::Param(k) => {
+                let name = self.g.params[*k].name.to_string();
+                quote!(#cf::Block::Param(#name))
+            }
+            crate::layout::Block::Stack(items) => {
+                let items = items.iter().map(|b| self.layout_block(b));
+                quote!(#cf::Block::Stack(&[#(#items),*]))
+            }
+            crate::layout::Block::Transpose(inner) => {
+                let inner = self.layout_block(inner);
+                quote!(#cf::Block::Transpose(&#inner))
+            }
+        }
+    }
+
     fn param_block(&self, k: usize) -> TokenStream {
         let cf = &self.cf;
         let v = &self.p.views[k];
@@ -555,6 +574,14 @@ impl Gen<'_> {
                 #cf::ParamSlot { name: #name, rows: __b.rows, cols: #cols, offset: __b.off, ld: __b.ld }
             }}
         });
+        let layouts = self.g.layouts.iter().map(|l| {
+            let framework = &l.framework;
+            let tensors = l.tensors.iter().map(|(name, block)| {
+                let block = self.layout_block(block);
+                quote!(#cf::TensorLayout { name: #name, block: #block })
+            });
+            quote!(#cf::FrameworkLayout { framework: #framework, tensors: &[#(#tensors),*] })
+        });
         let backward_step = self.backward_step();
         let backward_finish = self.backward_finish();
         let hoist = self.hoist_body();
@@ -573,6 +600,7 @@ impl Gen<'_> {
                     outputs: &[#(#outputs),*],
                     params: &[#(#params),*],
                     equations: #equations,
+                    layouts: &[#(#layouts),*],
                 };
 
                 fn layout(&self) -> #cf::Layout {

@@ -253,6 +253,8 @@ pub struct Graph {
     pub equations: Vec<Equation>,
     /// The name a statement gave each node, if any (the first one).
     pub labels: Vec<Option<String>>,
+    /// Where the parameters sit in other frameworks' tensors.
+    pub layouts: Vec<crate::layout::Layout>,
 }
 
 impl Graph {

@@ -12,6 +12,7 @@ pub mod ast;
 pub mod codegen;
 pub mod ctxt;
 pub mod graph;
+pub mod layout;
 pub mod lower;
 pub mod parse;
 pub mod plan;

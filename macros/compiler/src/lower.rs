@@ -2,9 +2,12 @@
 //! the [`Graph`]. Every mistake is recorded; lowering goes on past it so that
 //! all mistakes of a declaration are reported in one compile.
 
-use crate::ast::{AffineAst, BinOp, Binding, CellDecl, Expr, Item, ShapeAst, Stmt, StmtKind};
+use crate::ast::{
+    AffineAst, BinOp, Binding, CellDecl, Expr, Item, LayoutDecl, ShapeAst, Stmt, StmtKind,
+};
 use crate::ctxt::Ctxt;
 use crate::graph::{Bin, Decl, Equation, Func, Graph, Init, Node, NodeId, Op, Output};
+use crate::layout::{CellNames, lower_layouts};
 use crate::shape::{Affine, Shape};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -83,6 +86,33 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         }
     }
     lw.check_all_assigned_and_used();
+    let layout_decls: Vec<&LayoutDecl> = decl
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Layout(l) => Some(l),
+            _ => None,
+        })
+        .collect();
+    let names = &lw.names;
+    let other = |name: &str| -> Option<&'static str> {
+        Some(match names.get(name)? {
+            Name::Dim => "a dimension",
+            Name::Input => "the input",
+            Name::State(_) => "a state",
+            Name::Param(_) => return None,
+            Name::Value(_) => "a value of the equations",
+            Name::Activation(_) => "an activation",
+        })
+    };
+    let cell_names = CellNames {
+        params: &lw.params,
+        param_ok: &lw.param_ok,
+        other: &other,
+        dims: &lw.dim_names,
+        lenient: lw.lenient,
+    };
+    let layouts = lower_layouts(&layout_decls, &cell_names, lw.cx);
     if lw.cx.has_errors() {
         return None;
     }
@@ -102,6 +132,7 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         activations: lw.activations,
         equations: lw.equations,
         labels,
+        layouts,
     })
 }
 
@@ -151,7 +182,7 @@ impl Lowerer<'_> {
                     }
                 }
                 Item::Activation(pairs) => self.declare_activations(pairs),
-                Item::Dims(_) | Item::Stmt(_) => {}
+                Item::Dims(_) | Item::Stmt(_) | Item::Layout(_) => {}
             }
         }
     }

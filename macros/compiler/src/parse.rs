@@ -2,7 +2,8 @@
 //! own, so one malformed statement does not hide the mistakes in the others.
 
 use crate::ast::{
-    AffineAst, BinOp, Binding, CellDecl, Expr, InitAst, Item, ShapeAst, Stmt, StmtKind,
+    AffineAst, BinOp, Binding, CellDecl, Expr, InitAst, Item, LayoutBlock, LayoutDecl,
+    LayoutTensor, ShapeAst, Stmt, StmtKind,
 };
 use crate::ctxt::Ctxt;
 use proc_macro2::{TokenStream, TokenTree};
@@ -17,6 +18,7 @@ mod kw {
     syn::custom_keyword!(param);
     syn::custom_keyword!(output);
     syn::custom_keyword!(activation);
+    syn::custom_keyword!(layout);
 }
 
 /// Parses a whole `cell!` invocation. Errors in statements are collected in
@@ -62,7 +64,12 @@ fn parse_body(body: TokenStream, cx: &mut Ctxt) -> Vec<Item> {
         if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
             parse_chunk(std::mem::take(&mut chunk), &mut items, cx);
         } else {
+            // A layout ends at its braces: `layout torch { ... }` needs no `;`.
+            let closes_layout = is_brace(&tt) && starts_layout(&chunk);
             chunk.push(tt);
+            if closes_layout {
+                parse_chunk(std::mem::take(&mut chunk), &mut items, cx);
+            }
         }
     }
     if let Some(last) = chunk.last() {
@@ -73,8 +80,31 @@ fn parse_body(body: TokenStream, cx: &mut Ctxt) -> Vec<Item> {
     items
 }
 
+fn is_brace(tt: &TokenTree) -> bool {
+    matches!(tt, TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace)
+}
+
+/// Whether a statement's tokens so far begin a layout: `layout name`.
+fn starts_layout(chunk: &[TokenTree]) -> bool {
+    let mut docs = 0;
+    // Skip doc comments: `#` followed by a bracket group.
+    while matches!(chunk.get(docs), Some(TokenTree::Punct(p)) if p.as_char() == '#') {
+        docs += 2;
+    }
+    matches!(chunk.get(docs), Some(TokenTree::Ident(id)) if id == "layout")
+        && matches!(chunk.get(docs + 1), Some(TokenTree::Ident(_)))
+        && chunk.len() == docs + 2
+}
+
 fn parse_chunk(chunk: Vec<TokenTree>, items: &mut Vec<Item>, cx: &mut Ctxt) {
     if chunk.is_empty() {
+        return;
+    }
+    if starts_layout(&chunk[..chunk.len().saturating_sub(1)]) && chunk.last().is_some_and(is_brace)
+    {
+        if let Some(layout) = parse_layout(chunk, cx) {
+            items.push(Item::Layout(layout));
+        }
         return;
     }
     match parse_item.parse2(chunk.into_iter().collect()) {
@@ -118,10 +148,16 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     } else if look.peek(kw::output) {
         input.parse::<kw::output>()?;
         Item::Stmt(parse_stmt(input, StmtKind::Output, docs)?)
+    } else if look.peek(kw::layout) {
+        let word: kw::layout = input.parse()?;
+        return Err(syn::Error::new(
+            word.span,
+            "a layout is `layout framework { tensor = block; ... }`",
+        ));
     } else if look.peek(Ident) && input.peek2(Ident) {
         let word: Ident = input.parse()?;
         let msg = format!(
-            "unknown declaration `{word}`; a statement starts with `dims`, `input`, `state`, `param`, `activation`, `let`, `output` or a state's name"
+            "unknown declaration `{word}`; a statement starts with `dims`, `input`, `state`, `param`, `activation`, `let`, `output`, `layout` or a state's name"
         );
         return Err(syn::Error::new(word.span(), msg));
     } else if look.peek(Ident) {
@@ -265,6 +301,90 @@ fn parse_affine_term(input: ParseStream) -> syn::Result<(i64, Option<Ident>)> {
         return Ok((shape_number(&lit)?, Some(dim)));
     }
     Ok((1, Some(dim)))
+}
+
+/// `layout framework { tensor = block; ... }`; each tensor is parsed on its
+/// own, like the statements of the body.
+fn parse_layout(chunk: Vec<TokenTree>, cx: &mut Ctxt) -> Option<LayoutDecl> {
+    let header = |input: ParseStream| -> syn::Result<(Ident, TokenStream)> {
+        Attribute::parse_outer(input)?;
+        input.parse::<kw::layout>()?;
+        let framework: Ident = input.parse()?;
+        let body;
+        syn::braced!(body in input);
+        Ok((framework, body.parse()?))
+    };
+    let (framework, body) = match header.parse2(chunk.into_iter().collect()) {
+        Ok(parts) => parts,
+        Err(e) => {
+            cx.push(e);
+            return None;
+        }
+    };
+    let mut tensors = Vec::new();
+    let mut part: Vec<TokenTree> = Vec::new();
+    let mut parse_part = |part: Vec<TokenTree>, cx: &mut Ctxt| {
+        if part.is_empty() {
+            return;
+        }
+        match parse_layout_tensor.parse2(part.into_iter().collect()) {
+            Ok(t) => tensors.push(t),
+            Err(e) => cx.push(e),
+        }
+    };
+    for tt in body {
+        if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
+            parse_part(std::mem::take(&mut part), cx);
+        } else {
+            part.push(tt);
+        }
+    }
+    if let Some(last) = part.last() {
+        let span = last.span();
+        parse_part(part, cx);
+        cx.error(span, "expected `;` after this tensor");
+    }
+    Some(LayoutDecl { framework, tensors })
+}
+
+fn parse_layout_tensor(input: ParseStream) -> syn::Result<LayoutTensor> {
+    Attribute::parse_outer(input)?;
+    let name: Ident = input.parse()?;
+    input.parse::<Token![=]>()?;
+    let block = parse_block(input)?;
+    if !input.is_empty() {
+        return Err(input.error(
+            "expected `;`; a tensor is a parameter, a stack `[a, b]` or a transpose `block.T`",
+        ));
+    }
+    Ok(LayoutTensor { name, block })
+}
+
+fn parse_block(input: ParseStream) -> syn::Result<LayoutBlock> {
+    let mut block = if input.peek(syn::token::Bracket) {
+        let content;
+        let bracket = syn::bracketed!(content in input);
+        let items = content.parse_terminated(parse_block, Token![,])?;
+        LayoutBlock::Stack(items.into_iter().collect(), bracket.span.join())
+    } else {
+        let look = input.lookahead1();
+        if !look.peek(Ident) {
+            return Err(look.error());
+        }
+        LayoutBlock::Param(input.parse()?)
+    };
+    while input.peek(Token![.]) {
+        input.parse::<Token![.]>()?;
+        let t: Ident = input.parse()?;
+        if t != "T" {
+            return Err(syn::Error::new(
+                t.span(),
+                format!("expected `T` (the transpose), found `{t}`"),
+            ));
+        }
+        block = LayoutBlock::Transpose(Box::new(block), t.span());
+    }
+    Ok(block)
 }
 
 /// Precedence climbing over `+ - * / @`; every node keeps its span.

@@ -183,3 +183,54 @@ fn a_run_time_activation_of_a_number_is_an_error() {
     );
     assert!(e.contains("chosen at run time"), "{e}");
 }
+
+/// A cell whose layout body is `layout`.
+fn with_layout(layout: TokenStream) -> TokenStream {
+    quote! {
+        cell C {
+            dims n_x, n_a;
+            input x: [n_x];
+            state h: [n_a];
+            param w_z: [n_a, n_x], w_r: [n_a, n_x], u_z: [n_a, n_a], u_r: [n_a, n_a];
+            param b_z: [n_a], b_r: [n_a];
+            let z = sigmoid(w_z @ x + u_z @ h + b_z);
+            h = z * tanh(w_r @ x + u_r @ h + b_r);
+            layout keras { #layout }
+        }
+    }
+}
+
+fn layout_tokens() -> Vec<TokenTree> {
+    quote! {
+        kernel = [w_z, w_r].T;
+        recurrent_kernel = [u_z, u_r].T;
+        bias = [[b_z].T, [b_r].T];
+    }
+    .into_iter()
+    .collect()
+}
+
+#[test]
+fn the_valid_layout_compiles() {
+    let layout: TokenStream = layout_tokens().into_iter().collect();
+    let out = expands_without_panic(with_layout(layout));
+    assert!(!out.contains("compile_error"), "{out}");
+}
+
+#[test]
+fn dropping_or_replacing_any_layout_token_never_panics() {
+    let tokens = layout_tokens();
+    let replacements: Vec<TokenTree> = quote!(; , . T [x] h 1.5 kernel layout)
+        .into_iter()
+        .collect();
+    for k in 0..tokens.len() {
+        let mut dropped = tokens.clone();
+        dropped.remove(k);
+        expands_without_panic(with_layout(dropped.into_iter().collect()));
+        for r in &replacements {
+            let mut replaced = tokens.clone();
+            replaced[k] = r.clone();
+            expands_without_panic(with_layout(replaced.into_iter().collect()));
+        }
+    }
+}

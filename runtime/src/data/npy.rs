@@ -89,6 +89,84 @@ pub fn parse_npy(name: &str, bytes: &[u8]) -> Result<Array, Error> {
     })
 }
 
+/// The shape in a `.npy` header: `'shape': (3, 4), ` → `[3, 4]`.
+fn header_shape(name: &str, header: &str) -> Result<Vec<usize>, Error> {
+    let inside = header
+        .split("'shape':")
+        .nth(1)
+        .and_then(|r| r.split('(').nth(1))
+        .and_then(|r| r.split(')').next())
+        .ok_or_else(|| bad(name, "no shape in the header"))?;
+    inside
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| bad(name, format!("bad shape entry `{s}`")))
+        })
+        .collect()
+}
+
+/// Parses one `.npy` file of floats: its shape, its values in C order, and
+/// `"float32"` or `"float64"`.
+pub fn parse_npy_float(
+    name: &str,
+    bytes: &[u8],
+) -> Result<(Vec<usize>, Vec<f64>, &'static str), Error> {
+    let values = parse_npy(name, bytes)?;
+    let header_len = match bytes[6] {
+        1 => u16::from_le_bytes([bytes[8], bytes[9]]) as usize,
+        _ => u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+    };
+    let start = if bytes[6] == 1 { 10 } else { 12 };
+    let header = String::from_utf8_lossy(&bytes[start..start + header_len]);
+    let shape = header_shape(name, &header)?;
+    let dtype = if header.contains("'<f4'") {
+        "float32"
+    } else {
+        "float64"
+    };
+    match values {
+        Array::Float(v) => {
+            if v.len() != shape.iter().product::<usize>() {
+                return Err(bad(name, "the data does not fill the shape"));
+            }
+            Ok((shape, v, dtype))
+        }
+        Array::Int(_) => Err(bad(name, "an integer array where floats were expected")),
+    }
+}
+
+/// The bytes of a `.npy` file (version 1, C order) holding `array`.
+pub fn npy_bytes(array: &crate::interop::NamedArray) -> Vec<u8> {
+    let descr = if array.dtype == "float32" {
+        "<f4"
+    } else {
+        "<f8"
+    };
+    let shape = match array.shape.as_slice() {
+        [one] => format!("({one},)"),
+        dims => format!(
+            "({})",
+            dims.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // numpy pads the header with spaces to a multiple of 64 bytes, ending in '\n'.
+    let unpadded = 10 + header.len() + 1;
+    header.push_str(&" ".repeat(unpadded.next_multiple_of(64) - unpadded));
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(&crate::interop::files::float_bytes(array));
+    out
+}
+
 /// Reads every array of an `.npz` archive, by name (without `.npy`).
 pub fn read_npz(path: &Path) -> Result<HashMap<String, Array>, Error> {
     let shown = path.display().to_string();

@@ -3,6 +3,7 @@
 
 use super::{Ctx, Layer, LayerConfig, ParamInfo, Shape, Tensor, Tokens, dense_info, wrong_input};
 use crate::cell::Cell;
+use crate::interop::{Placement, no_layout};
 use crate::kernel::{self, Block};
 use crate::sequence::Trace;
 use crate::{Activation, Error, Init, NumpyRng, Real, Sequence, Upstream};
@@ -119,6 +120,22 @@ impl<T: Real> Layer<T> for EmbeddingLayer<T> {
 
     fn param_info(&self) -> Vec<ParamInfo> {
         vec![dense_info("embeddings", self.dim, self.vocab, 0)]
+    }
+
+    fn placements(&self, framework: &str, suffix: &str) -> Result<Vec<Placement>, Error> {
+        // Keras's `embeddings` and PyTorch's `weight` are (vocab, dim): row
+        // `v` is word `v`'s vector, which is column `v` here.
+        let name = match framework {
+            "keras" => "embeddings",
+            "torch" => "weight",
+            other => return Err(no_layout("Embedding", other, &["keras", "torch"])),
+        };
+        Ok(vec![Placement {
+            name: format!("{name}{suffix}"),
+            shape: vec![self.vocab, self.dim],
+            group: 0,
+            indices: (0..self.vocab * self.dim).collect(),
+        }])
     }
 
     fn forward(&mut self, x: &Tensor<T>, ctx: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {
@@ -294,6 +311,38 @@ impl<T: Real> Layer<T> for DenseLayer<T> {
             dense_info("kernel", self.n_out, self.n_in, 0),
             dense_info("bias", self.n_out, 1, self.n_out * self.n_in),
         ]
+    }
+
+    fn placements(&self, framework: &str, suffix: &str) -> Result<Vec<Placement>, Error> {
+        let (o, i) = (self.n_out, self.n_in);
+        // `W` is (n_out, n_in), column-major: element (r, c) is at c · n_out + r.
+        let (names, shape, indices): (_, _, Vec<usize>) = match framework {
+            // Keras's kernel (n_in, n_out) row-major is `W`'s storage order.
+            "keras" => (("kernel", "bias"), vec![i, o], (0..o * i).collect()),
+            // PyTorch's `Linear.weight` is `W` itself, (n_out, n_in).
+            "torch" => (
+                ("weight", "bias"),
+                vec![o, i],
+                (0..o)
+                    .flat_map(|r| (0..i).map(move |c| c * o + r))
+                    .collect(),
+            ),
+            other => return Err(no_layout("Dense", other, &["keras", "torch"])),
+        };
+        Ok(vec![
+            Placement {
+                name: format!("{}{suffix}", names.0),
+                shape,
+                group: 0,
+                indices,
+            },
+            Placement {
+                name: format!("{}{suffix}", names.1),
+                shape: vec![o],
+                group: 0,
+                indices: (o * i..o * i + o).collect(),
+            },
+        ])
     }
 
     fn forward(&mut self, x: &Tensor<T>, _: &mut Ctx<'_>) -> Result<Tensor<T>, Error> {
@@ -624,6 +673,20 @@ impl<T: Real, C: Cell<T>> Layer<T> for Recurrent<T, C> {
         vec![(self.cell.flat_params_mut(), &self.grads)]
     }
 
+    fn placements(&self, framework: &str, suffix: &str) -> Result<Vec<Placement>, Error> {
+        Ok(crate::interop::placements(&self.cell, framework)?
+            .into_iter()
+            .map(|p| Placement {
+                name: format!("{}{suffix}", p.name),
+                ..p
+            })
+            .collect())
+    }
+
+    fn is_recurrent(&self) -> bool {
+        true
+    }
+
     fn param_info(&self) -> Vec<ParamInfo> {
         self.cell
             .param_slots()
@@ -836,6 +899,42 @@ impl<T: Real> Layer<T> for BidirectionalLayer<T> {
         let mut p = self.fwd.params_and_grads();
         p.extend(self.bwd.params_and_grads());
         p
+    }
+
+    fn placements(&self, framework: &str, suffix: &str) -> Result<Vec<Placement>, Error> {
+        // PyTorch names the reverse direction `weight_ih_l0_reverse`; other
+        // frameworks keep the two directions apart by a prefix.
+        let (f, b) = if framework == "torch" {
+            (
+                self.fwd.placements(framework, suffix)?,
+                self.bwd
+                    .placements(framework, &format!("{suffix}_reverse"))?,
+            )
+        } else {
+            let rename = |prefix: &str, ps: Vec<Placement>| -> Vec<Placement> {
+                ps.into_iter()
+                    .map(|p| Placement {
+                        name: format!("{prefix}/{}", p.name),
+                        ..p
+                    })
+                    .collect()
+            };
+            (
+                rename("forward", self.fwd.placements(framework, suffix)?),
+                rename("backward", self.bwd.placements(framework, suffix)?),
+            )
+        };
+        let groups = self.fwd.params().len();
+        Ok(f.into_iter()
+            .chain(b.into_iter().map(|p| Placement {
+                group: p.group + groups,
+                ..p
+            }))
+            .collect())
+    }
+
+    fn is_recurrent(&self) -> bool {
+        true
     }
 
     fn param_info(&self) -> Vec<ParamInfo> {

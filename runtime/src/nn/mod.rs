@@ -237,6 +237,26 @@ pub trait Layer<T: Real> {
     fn param_info(&self) -> Vec<ParamInfo> {
         Vec::new()
     }
+    /// Where the parameters sit in `framework`'s tensors (see
+    /// [`crate::interop`]), in the framework's order, each name followed by
+    /// `suffix`; none for a layer without parameters, an error for one
+    /// without a layout for `framework`.
+    fn placements(
+        &self,
+        framework: &str,
+        suffix: &str,
+    ) -> Result<Vec<crate::interop::Placement>, Error> {
+        let _ = suffix;
+        if self.param_count() == 0 {
+            Ok(Vec::new())
+        } else {
+            Err(crate::interop::no_layout(self.kind(), framework, &[]))
+        }
+    }
+    /// Whether the layer runs over time (PyTorch numbers these `_l0`, `_l1`).
+    fn is_recurrent(&self) -> bool {
+        false
+    }
     /// The number of scalar parameters.
     fn param_count(&self) -> usize {
         self.params().iter().map(|p| p.len()).sum()

@@ -225,7 +225,9 @@ impl<T: Real> Sequential<T> {
         Ok((value, loss.accuracy(&pred, y)))
     }
 
-    fn forward(&mut self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>, Error> {
+    /// Runs the model on a batch (`training` turns dropout on) and returns
+    /// its output; the layers keep what [`Sequential::backward`] needs.
+    pub fn forward(&mut self, x: &Tensor<T>, training: bool) -> Result<Tensor<T>, Error> {
         let mut ctx = Ctx {
             training,
             rng: &mut self.rng,
@@ -274,17 +276,27 @@ impl<T: Real> Sequential<T> {
                 step: 0,
             });
         }
-        let mut d = match &out {
+        let d = match &out {
             Tensor::Seq(s) => Tensor::Seq(crate::Sequence::new(grad, s.m())?),
             _ => Tensor::Batch(grad),
         };
+        self.backward(&d)?;
+        Ok((value, pred))
+    }
+
+    /// Backpropagates `dy`, the gradient of some loss with respect to the
+    /// output of the last [`Sequential::forward`], through every layer:
+    /// stores each parameter's gradient and returns the gradient with
+    /// respect to the model's input (none when the input is token ids).
+    pub fn backward(&mut self, dy: &Tensor<T>) -> Result<Option<Tensor<T>>, Error> {
+        let mut d = dy.clone();
         for layer in self.layers.iter_mut().rev() {
             match layer.backward(&d)? {
                 Some(next) => d = next,
-                None => break,
+                None => return Ok(None),
             }
         }
-        Ok((value, pred))
+        Ok(Some(d))
     }
 
     /// The parameter gradients stored by the last backward pass, one vector

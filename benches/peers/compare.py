@@ -1,0 +1,194 @@
+"""Compares cellforge with PyTorch and JAX on the same recurrent cells.
+
+Runs `cargo run --release --example bench -- --json <args>` and
+`benches/peers/rnn_peers.py <args>` one after the other (never at the same
+time, so they do not compete for cores), collects their JSON lines and prints
+one Markdown table per dtype:
+
+    | cell | n_a | T | cellforge fwd+bwd ms | PyTorch ms | JAX ms | ratio | cellforge GFLOP/s |
+
+`ratio` is the faster peer's time divided by cellforge's: above 1 cellforge is
+faster. Usage, from anywhere in the repository:
+
+    python3 benches/peers/compare.py [--cell rnn,lstm,gru] [--n-a 1,32,128,512]
+        [--n-x 32] [--m 64] [--t 100] [--dtype f32|f64|f32,f64] [--reps 10]
+        [--framework pytorch,jax] [--threads 2] [--metric fwdbwd|fwd]
+        [--save FILE] [--from FILE ...]
+
+`--from FILE` (repeatable, `-` for stdin) reads previously saved JSON lines
+instead of running anything and tabulates every dtype found there; `--save
+FILE` writes the collected lines.
+`--framework` and `--threads` only concern the peers. `--metric fwd` compares
+forward times instead of forward + backward.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CELL_ORDER = {"rnn": 0, "lstm": 1, "gru": 2}
+DTYPES = {"f32": "float32", "float32": "float32", "f64": "float64", "float64": "float64"}
+PEERS = (("pytorch", "PyTorch"), ("jax", "JAX"))
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cell")
+    p.add_argument("--n-a")
+    p.add_argument("--n-x")
+    p.add_argument("--m")
+    p.add_argument("--t")
+    p.add_argument("--dtype", default="f32", help="f32, f64 or f32,f64")
+    p.add_argument("--reps")
+    p.add_argument("--framework", help="peers to run (default pytorch,jax)")
+    p.add_argument("--threads", help="threads for the peers (default 2)")
+    p.add_argument("--metric", choices=("fwdbwd", "fwd"), default="fwdbwd")
+    p.add_argument("--save", metavar="FILE", help="write the collected JSON lines here")
+    p.add_argument(
+        "--from",
+        dest="sources",
+        metavar="FILE",
+        action="append",
+        help="read JSON lines from FILE instead of running the benchmarks",
+    )
+    args = p.parse_args(argv)
+    dtypes = [d.strip() for d in args.dtype.split(",") if d.strip()]
+    for d in dtypes:
+        if d not in DTYPES:
+            p.error(f"unknown dtype `{d}`")
+    args.dtypes = dtypes
+    return args
+
+
+def shared_args(args, dtype):
+    """The arguments both benchmarks understand."""
+    out = []
+    for flag, value in (
+        ("--cell", args.cell),
+        ("--n-a", args.n_a),
+        ("--n-x", args.n_x),
+        ("--m", args.m),
+        ("--t", args.t),
+        ("--reps", args.reps),
+    ):
+        if value is not None:
+            out += [flag, value]
+    return out + ["--dtype", dtype]
+
+
+def json_lines(text):
+    rows = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                print(f"skipping malformed line: {line}", file=sys.stderr)
+    return rows
+
+
+def run(command):
+    """Runs a command from the repository root; its stderr passes through."""
+    print("$ " + " ".join(command), file=sys.stderr, flush=True)
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        sys.exit(f"`{' '.join(command)}` failed with exit code {done.returncode}")
+    return done.stdout
+
+
+def collect(args):
+    rows = []
+    for dtype in args.dtypes:
+        common = shared_args(args, dtype)
+        rows += json_lines(
+            run(["cargo", "run", "--release", "--example", "bench", "--", "--json"] + common)
+        )
+        peers = [sys.executable, os.path.join(HERE, "rnn_peers.py")] + common
+        if args.framework is not None:
+            peers += ["--framework", args.framework]
+        if args.threads is not None:
+            peers += ["--threads", args.threads]
+        rows += json_lines(run(peers))
+    return rows
+
+
+def read_sources(sources):
+    rows = []
+    for source in sources:
+        if source == "-":
+            rows += json_lines(sys.stdin.read())
+        else:
+            with open(source) as f:
+                rows += json_lines(f.read())
+    return rows
+
+
+def fmt(value, digits):
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def tables(rows, metric):
+    """Markdown tables, one per dtype."""
+    key_ms = f"{metric}_ms"
+    key_gf = f"gflops_{metric}"
+    label = "fwd+bwd" if metric == "fwdbwd" else "fwd"
+    out = []
+    for dtype in sorted({r["dtype"] for r in rows}):
+        subset = [r for r in rows if r["dtype"] == dtype]
+        # The last measurement of a configuration wins when a file holds several.
+        best = {}
+        for r in subset:
+            best[(r["cell"], r["n_x"], r["n_a"], r["m"], r["T"], r["framework"])] = r
+        configs = sorted(
+            {k[:5] for k in best},
+            key=lambda k: (CELL_ORDER.get(k[0], 99), k[0], k[1], k[2], k[3], k[4]),
+        )
+        n_xs = sorted({k[1] for k in configs})
+        ms = sorted({k[3] for k in configs})
+        wide = len(n_xs) > 1 or len(ms) > 1
+        heading = f"### {dtype}"
+        if not wide:
+            heading += f" (n_x = {n_xs[0]}, m = {ms[0]})"
+        out += [heading, ""]
+        head = ["cell"] + (["n_x", "m"] if wide else []) + ["n_a", "T"]
+        head += [f"cellforge {label} ms"] + [f"{name} ms" for _, name in PEERS]
+        head += ["ratio", "cellforge GFLOP/s"]
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|")
+        for cell, n_x, n_a, m, t in configs:
+            def get(framework, key):
+                r = best.get((cell, n_x, n_a, m, t, framework))
+                return None if r is None else r.get(key)
+
+            ours = get("cellforge", key_ms)
+            peer_ms = [get(framework, key_ms) for framework, _ in PEERS]
+            present = [v for v in peer_ms if v is not None]
+            ratio = min(present) / ours if present and ours else None
+            cells = [cell] + ([str(n_x), str(m)] if wide else []) + [str(n_a), str(t)]
+            cells += [fmt(ours, 3)] + [fmt(v, 3) for v in peer_ms]
+            cells += [fmt(ratio, 2), fmt(get("cellforge", key_gf), 1)]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    rows = read_sources(args.sources) if args.sources else collect(args)
+    if args.save:
+        with open(args.save, "w") as f:
+            for r in rows:
+                f.write(json.dumps(r, separators=(",", ":")) + "\n")
+    if not rows:
+        sys.exit("no benchmark lines to compare")
+    print(tables(rows, args.metric))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
