@@ -722,3 +722,33 @@ fn keras_weights_h5_reads_like_get_weights() {
             .unwrap();
     interop::import_cell_ordered(&mut cell, "keras", h5.arrays()).unwrap();
 }
+
+// ------------------------------------------------------------------ Example
+
+#[path = "../examples/interop.rs"]
+#[allow(dead_code)]
+mod example;
+
+/// `examples/interop.rs`, which the book's chapter on moving models follows:
+/// PyTorch's and Keras's outputs to 1e-10, both round trips exact, and the
+/// GRU's refusal naming the first tensor that does not fit.
+#[test]
+fn the_interop_example_reproduces_both_frameworks() {
+    let dir =
+        std::env::temp_dir().join(format!("cellforge-interop-example-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = example::run(&dir);
+    std::fs::remove_dir_all(&dir).unwrap();
+    let report = report.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.differences.len(), 3);
+    assert!(
+        report.differences.iter().all(|&d| d <= 1e-10),
+        "{:?}",
+        report.differences
+    );
+    assert_eq!(report.round_trips, [true, true]);
+    assert_eq!(
+        report.refused,
+        "the tensor `weight_ih_l0`: it is [16, 3], but must be [12, 3]"
+    );
+}

@@ -211,7 +211,40 @@ pub fn softmax<T: Real>(src: &[T], dst: &mut [T]) {
 /// The logistic function `1 / (1 + e^-x)`.
 #[inline(always)]
 pub fn sigmoid<T: Real>(x: T) -> T {
-    T::one() / (T::one() + (-x).exp())
+    T::one() / (T::one() + (-x).exp_fast())
+}
+
+/// `K` disjoint windows of `n` elements of `buf`, starting at `starts`, all
+/// mutable at once: what generated loops index without bounds checks.
+///
+/// # Panics
+/// If a window is outside `buf` or two overlap: generated code asks only for
+/// disjoint windows inside the buffer, as it would otherwise index outside
+/// it.
+#[inline]
+pub fn windows_mut<T, const K: usize>(
+    buf: &mut [T],
+    starts: [usize; K],
+    n: usize,
+) -> [&mut [T]; K] {
+    let len = buf.len();
+    for a in 0..K {
+        assert!(
+            starts[a] <= len && n <= len - starts[a],
+            "generated windows lie inside their buffer"
+        );
+        for b in a + 1..K {
+            assert!(
+                starts[a] + n <= starts[b] || starts[b] + n <= starts[a],
+                "generated windows do not overlap"
+            );
+        }
+    }
+    let base = buf.as_mut_ptr();
+    // SAFETY: each window is inside `buf` and no two overlap (checked
+    // above), so these are disjoint mutable borrows of parts of `buf`, for
+    // no longer than `buf` is borrowed.
+    std::array::from_fn(|k| unsafe { std::slice::from_raw_parts_mut(base.add(starts[k]), n) })
 }
 
 /// Hyperbolic tangent.

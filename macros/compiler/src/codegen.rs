@@ -5,6 +5,7 @@ use crate::adjoint::BackPlan;
 use crate::graph::{Bin, Func, Graph, Init, NodeId, Op};
 
 mod backward;
+mod windows;
 use crate::plan::{Component, Group, Loc, Pass, Plan};
 use crate::render;
 use crate::shape::{Affine, Shape};
@@ -994,15 +995,18 @@ impl Gen<'_> {
             .collect();
         dedup(&mut prelude);
         let len = self.len(&pass.len);
+        let mut windows = windows::Windows::default();
+        let body = windows.rewrite(quote!(#(#lets)* #(#stores)*));
+        let decls = windows.declarations(&self.cf);
+        let (columns, call) = windows.kernel(body, &self.cf);
         quote! {
             {
                 let __n = #len;
                 #(#prelude)*
+                #columns
                 for __j in 0..__m {
-                    for __i in 0..__n {
-                        #(#lets)*
-                        #(#stores)*
-                    }
+                    #decls
+                    #call
                 }
             }
         }

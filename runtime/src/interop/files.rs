@@ -186,7 +186,11 @@ impl Weights {
 
     /// Reads a safetensors file (a PyTorch `state_dict` saved with
     /// `safetensors.torch.save_file`): `float32` and `float64` tensors, in the
-    /// file's order.
+    /// order of their data in the file. Writers of safetensors sort tensors
+    /// by type and name, so this is not the order of the `state_dict`;
+    /// import by name ([`Sequential::import_weights`]) does not depend on it.
+    ///
+    /// [`Sequential::import_weights`]: crate::nn::model::Sequential::import_weights
     pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
@@ -324,10 +328,16 @@ impl Weights {
             .map_err(|e| file_error(path, format!("not an HDF5 file ({e})")))?;
         let mut arrays = Vec::new();
         collect_h5(path, &file, "", &mut arrays)?;
-        // `vars/10` after `vars/9`: numbered names sort by number.
+        // `vars/10` after `vars/9`: numbered names sort by number; a
+        // bidirectional layer's forward direction before its backward one,
+        // as `get_weights()` lists them.
         let key = |a: &NamedArray| -> (String, usize) {
+            let ordered = |dir: &str| {
+                dir.replace("forward_layer", "0_forward_layer")
+                    .replace("backward_layer", "1_backward_layer")
+            };
             match a.name.rsplit_once('/') {
-                Some((dir, k)) => (dir.to_string(), k.parse().unwrap_or(usize::MAX)),
+                Some((dir, k)) => (ordered(dir), k.parse().unwrap_or(usize::MAX)),
                 None => (a.name.clone(), 0),
             }
         };

@@ -259,16 +259,18 @@ impl Gen<'_> {
         }
         super::dedup(&mut prelude);
         let len = self.len(&pass.len);
+        let mut windows = super::windows::Windows::default();
+        let body = windows.rewrite(quote!(#(#lets)* #(#inits)* #(#body)*));
+        let decls = windows.declarations(&self.cf);
+        let (columns, call) = windows.kernel(body, &self.cf);
         quote! {
             {
                 let __n = #len;
                 #(#prelude)*
+                #columns
                 for __j in 0..__m {
-                    for __i in 0..__n {
-                        #(#lets)*
-                        #(#inits)*
-                        #(#body)*
-                    }
+                    #decls
+                    #call
                 }
             }
         }

@@ -1,0 +1,239 @@
+//! Column windows: the element-wise loops index buffers as
+//! `buf[__j * rows + off + __i]`. Before the loop over `__i`, each distinct
+//! `buf[start + __i]` becomes a slice of exactly `__n` elements,
+//! `__w3 = &buf[start..start + __n]`, indexed `__w3[__i]`: the compiler then
+//! knows every index is in bounds, drops the checks and can vectorize the
+//! loop. The windows of a buffer that the loop writes are taken together,
+//! disjoint, with `kernel::windows_mut`. The loop over `__i` is then a
+//! function of its windows ([`Windows::kernel`]): as separate slice
+//! arguments, the compiler knows they do not alias, which it needs to
+//! vectorize a loop that writes some of them.
+
+use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
+use quote::{format_ident, quote};
+
+/// One window: the buffer, its start, and whether the loop writes it.
+struct Window {
+    buffer: Ident,
+    start: TokenStream,
+    var: Ident,
+    written: bool,
+}
+
+#[derive(Default)]
+pub(super) struct Windows {
+    windows: Vec<Window>,
+}
+
+/// `start` if `tokens` is `start + __i` (or just `__i`, start 0).
+fn window_start(tokens: &[TokenTree]) -> Option<TokenStream> {
+    match tokens {
+        [TokenTree::Ident(i)] if i == "__i" => Some(quote!(0usize)),
+        [start @ .., TokenTree::Punct(plus), TokenTree::Ident(i)]
+            if i == "__i" && plus.as_char() == '+' && !start.is_empty() =>
+        {
+            Some(start.iter().cloned().collect())
+        }
+        _ => None,
+    }
+}
+
+/// Whether the tokens at `rest` begin an assignment (`=` or `+=`).
+fn assigns(rest: &[TokenTree]) -> bool {
+    match rest {
+        [TokenTree::Punct(p), ..] if p.as_char() == '=' && p.spacing() == Spacing::Alone => true,
+        [TokenTree::Punct(a), TokenTree::Punct(b), ..] => {
+            a.as_char() == '+' && a.spacing() == Spacing::Joint && b.as_char() == '='
+        }
+        _ => false,
+    }
+}
+
+impl Windows {
+    /// Rewrites every `buf[start + __i]` in `tokens` to a window variable.
+    pub(super) fn rewrite(&mut self, tokens: TokenStream) -> TokenStream {
+        let tts: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut out = Vec::with_capacity(tts.len());
+        let mut k = 0;
+        while k < tts.len() {
+            if let (TokenTree::Ident(buffer), Some(TokenTree::Group(g))) = (&tts[k], tts.get(k + 1))
+                && g.delimiter() == Delimiter::Bracket
+                && !buffer.to_string().starts_with("__v")
+            {
+                let inner: Vec<TokenTree> = g.stream().into_iter().collect();
+                if let Some(start) = window_start(&inner) {
+                    let written = assigns(&tts[k + 2..]);
+                    let var = self.window(buffer, start, written);
+                    out.push(TokenTree::Ident(var));
+                    out.push(TokenTree::Group(Group::new(
+                        Delimiter::Bracket,
+                        quote!(__i),
+                    )));
+                    k += 2;
+                    continue;
+                }
+            }
+            match &tts[k] {
+                TokenTree::Group(g) => {
+                    let mut ng = Group::new(g.delimiter(), self.rewrite(g.stream()));
+                    ng.set_span(g.span());
+                    out.push(TokenTree::Group(ng));
+                }
+                other => out.push(other.clone()),
+            }
+            k += 1;
+        }
+        out.into_iter().collect()
+    }
+
+    fn window(&mut self, buffer: &Ident, start: TokenStream, written: bool) -> Ident {
+        let key = start.to_string();
+        if let Some(w) = self
+            .windows
+            .iter_mut()
+            .find(|w| w.buffer == *buffer && w.start.to_string() == key)
+        {
+            w.written |= written;
+            return w.var.clone();
+        }
+        let var = format_ident!("__w{}", self.windows.len());
+        self.windows.push(Window {
+            buffer: buffer.clone(),
+            start,
+            var: var.clone(),
+            written,
+        });
+        var
+    }
+
+    /// The `let`s that take the windows, for the top of the loop over `__j`.
+    pub(super) fn declarations(&self, cf: &TokenStream) -> TokenStream {
+        let mut out = Vec::new();
+        let mut done: Vec<String> = Vec::new();
+        for w in &self.windows {
+            let name = w.buffer.to_string();
+            let buffer = &w.buffer;
+            let writes = self
+                .windows
+                .iter()
+                .any(|o| o.buffer == w.buffer && o.written);
+            if !writes {
+                let (var, start) = (&w.var, &w.start);
+                out.push(quote!(let #var = &#buffer[#start..#start + __n];));
+            } else if !done.contains(&name) {
+                done.push(name);
+                let all: Vec<&Window> = self
+                    .windows
+                    .iter()
+                    .filter(|o| o.buffer == w.buffer)
+                    .collect();
+                let vars = all.iter().map(|o| &o.var);
+                let starts = all.iter().map(|o| &o.start);
+                out.push(quote! {
+                    let [#(#vars),*] = #cf::kernel::windows_mut(&mut *#buffer, [#(#starts),*], __n);
+                });
+            }
+        }
+        quote!(#(#out)*)
+    }
+}
+
+/// Collects the `__k…` constants a body uses, and whether it uses `self`.
+fn free_names(tokens: &TokenStream, consts: &mut Vec<Ident>, uses_self: &mut bool) {
+    for tt in tokens.clone() {
+        match tt {
+            TokenTree::Ident(id) => {
+                let name = id.to_string();
+                if name == "self" {
+                    *uses_self = true;
+                } else if let Some(rest) = name.strip_prefix("__k")
+                    && !rest.is_empty()
+                    && rest.chars().all(|c| c.is_ascii_digit())
+                    && !consts.contains(&id)
+                {
+                    consts.push(id);
+                }
+            }
+            TokenTree::Group(g) => free_names(&g.stream(), consts, uses_self),
+            _ => {}
+        }
+    }
+}
+
+/// `self.activations` → `__acts`.
+fn replace_self(tokens: TokenStream) -> TokenStream {
+    let tts: Vec<TokenTree> = tokens.into_iter().collect();
+    let mut out = Vec::with_capacity(tts.len());
+    let mut k = 0;
+    while k < tts.len() {
+        if let (TokenTree::Ident(s), Some(TokenTree::Punct(dot)), Some(TokenTree::Ident(a))) =
+            (&tts[k], tts.get(k + 1), tts.get(k + 2))
+            && s == "self"
+            && dot.as_char() == '.'
+            && a == "activations"
+        {
+            out.push(TokenTree::Ident(format_ident!("__acts")));
+            k += 3;
+            continue;
+        }
+        match &tts[k] {
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), replace_self(g.stream()));
+                ng.set_span(g.span());
+                out.push(TokenTree::Group(ng));
+            }
+            other => out.push(other.clone()),
+        }
+        k += 1;
+    }
+    out.into_iter().collect()
+}
+
+impl Windows {
+    /// The loop over `__i` as a function of the windows, and its call for
+    /// one column: `(definition, call)`.
+    pub(super) fn kernel(&self, body: TokenStream, cf: &TokenStream) -> (TokenStream, TokenStream) {
+        let mut consts = Vec::new();
+        let mut uses_self = false;
+        free_names(&body, &mut consts, &mut uses_self);
+        let body = replace_self(body);
+        let mut params = Vec::new();
+        let mut args = Vec::new();
+        let mut reslice = Vec::new();
+        for w in &self.windows {
+            let var = &w.var;
+            let writes = self
+                .windows
+                .iter()
+                .any(|o| o.buffer == w.buffer && o.written);
+            if writes {
+                params.push(quote!(#var: &mut [T]));
+                reslice.push(quote!(let #var = &mut #var[..__n];));
+            } else {
+                params.push(quote!(#var: &[T]));
+                reslice.push(quote!(let #var = &#var[..__n];));
+            }
+            args.push(quote!(#var));
+        }
+        for c in &consts {
+            params.push(quote!(#c: T));
+            args.push(quote!(#c));
+        }
+        if uses_self {
+            params.push(quote!(__acts: &[#cf::Activation]));
+            args.push(quote!(&self.activations));
+        }
+        let def = quote! {
+            #[inline(always)]
+            #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+            fn __columns<T: #cf::Real>(__n: usize, #(#params),*) {
+                #(#reslice)*
+                for __i in 0..__n {
+                    #body
+                }
+            }
+        };
+        let call = quote!(__columns(__n, #(#args),*););
+        (def, call)
+    }
+}
