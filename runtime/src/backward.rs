@@ -245,6 +245,66 @@ impl<T: Real> Gradients<T> {
         }
     }
 
+    /// Like [`Gradients::start`], reusing this value's buffers when they
+    /// have the sizes needed (no allocation, no page faults).
+    pub(crate) fn restart(
+        &mut self,
+        trace: &Trace<T>,
+        upstream: &Upstream<T>,
+        layout: &BackwardLayout,
+        param_count: usize,
+    ) {
+        let (m, steps) = (trace.m(), trace.steps());
+        let cols = m * steps;
+        let fits = self.m == m
+            && self.steps == steps
+            && self.states.len() == upstream.states.len()
+            && self
+                .states
+                .iter()
+                .zip(&upstream.states)
+                .all(|(s, u)| s.nrows() == u.nrows())
+            && self.outputs.len() == upstream.outputs.len()
+            && self
+                .outputs
+                .iter()
+                .zip(&upstream.outputs)
+                .all(|(o, u)| o.shape() == u.shape())
+            && self.input.shape() == (trace.input().nrows(), cols)
+            && self.params.len() == param_count
+            && self.groups.len() == layout.groups.len()
+            && self
+                .groups
+                .iter()
+                .zip(&layout.groups)
+                .all(|(g, &r)| g.nrows() == r)
+            && self.scratch.len() == layout.scratch.len()
+            && self
+                .scratch
+                .iter()
+                .zip(&layout.scratch)
+                .all(|(g, &r)| g.nrows() == r);
+        if !fits {
+            *self = Gradients::start(trace, upstream, layout, param_count);
+            return;
+        }
+        for (s, u) in self.states.iter_mut().zip(&upstream.states) {
+            s.columns_mut(0, m).fill(T::zero());
+            s.columns_mut(m, cols).copy_from(u);
+        }
+        for (o, u) in self.outputs.iter_mut().zip(&upstream.outputs) {
+            o.copy_from(u);
+        }
+        self.input.fill(T::zero());
+        self.params.fill(T::zero());
+        for g in &mut self.groups {
+            g.fill(T::zero());
+        }
+        for g in &mut self.scratch {
+            g.fill(T::zero());
+        }
+    }
+
     /// Before the backward of step `t`: takes the gradients of the padded
     /// examples' states after the step out of the computation (and zeroes
     /// their outputs' gradients), so that the step gives them nothing.

@@ -274,9 +274,23 @@ pub trait Cell<T: Real>: Sized {
         upstream.check(trace)?;
         let count = self.flat_params().len();
         let mut grads = Gradients::start(trace, upstream, &self.backward_layout(), count);
+        self.backward_run(trace, upstream, window, &mut grads);
+        Ok(grads)
+    }
+
+    /// The steps of a backward pass, last to first, and the products over
+    /// all steps; the trace and upstream gradients are checked.
+    #[doc(hidden)]
+    fn backward_run(
+        &self,
+        trace: &Trace<T>,
+        upstream: &Upstream<T>,
+        window: Option<usize>,
+        grads: &mut Gradients<T>,
+    ) {
         for t in (0..trace.steps()).rev() {
             let held = grads.hold_padded(trace.mask(), t);
-            self.backward_step(trace, &mut grads, t);
+            self.backward_step(trace, grads, t);
             grads.release_padded(held, t);
             if let Some(k) = window
                 && t > 0
@@ -285,10 +299,32 @@ pub trait Cell<T: Real>: Sized {
                 grads.cut_at(upstream, t);
             }
         }
-        self.backward_finish(trace, &mut grads);
-        Ok(grads)
+        self.backward_finish(trace, grads);
     }
     // ANCHOR_END: backward_window
+
+    /// [`Cell::backward`] into the buffers of `grads`, which a previous
+    /// backward returned: in a loop over batches of one shape, no buffer is
+    /// allocated (they are replaced when the shapes differ).
+    fn backward_into(
+        &self,
+        trace: &Trace<T>,
+        upstream: &Upstream<T>,
+        grads: &mut Gradients<T>,
+    ) -> Result<(), Error> {
+        if !trace.fits(&self.layout(), trace.m(), trace.steps()) {
+            return Err(Error::Shape {
+                tensor: format!("the trace given to `{}`::backward_into", Self::SPEC.name),
+                expected: "a trace of a run of this cell".into(),
+                found: "a trace of buffers of other sizes".into(),
+            });
+        }
+        upstream.check(trace)?;
+        let count = self.flat_params().len();
+        grads.restart(trace, upstream, &self.backward_layout(), count);
+        self.backward_run(trace, upstream, None, grads);
+        Ok(())
+    }
 
     /// Checks the input rows and every state's shape against this cell.
     fn check_inputs(&self, xs: &Sequence<T>, initial: &Self::State) -> Result<(), Error> {

@@ -5,9 +5,11 @@
 //! knows every index is in bounds, drops the checks and can vectorize the
 //! loop. The windows of a buffer that the loop writes are taken together,
 //! disjoint, with `kernel::windows_mut`. The loop over `__i` is then a
-//! function of its windows ([`Windows::kernel`]): as separate slice
-//! arguments, the compiler knows they do not alias, which it needs to
-//! vectorize a loop that writes some of them.
+//! function of its windows ([`Windows::kernel`]), kept out of line: as
+//! separate slice arguments of a function that is not inlined, the compiler
+//! knows they do not alias, which it needs to vectorize a loop that writes
+//! some of them (inlined, that knowledge is lost and the loop stays scalar:
+//! twice as slow for an LSTM's backward).
 
 use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
 use quote::{format_ident, quote};
@@ -224,7 +226,7 @@ impl Windows {
             args.push(quote!(&self.activations));
         }
         let def = quote! {
-            #[inline(always)]
+            #[inline(never)]
             #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
             fn __columns<T: #cf::Real>(__n: usize, #(#params),*) {
                 #(#reslice)*
