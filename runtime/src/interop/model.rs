@@ -49,18 +49,10 @@ impl<T: Real> Sequential<T> {
     /// Write them with [`Weights::write_safetensors`] for PyTorch's
     /// `load_state_dict`, or [`Weights::write_npz`] for Keras's `set_weights`.
     pub fn export_weights(&self, framework: &str) -> Result<Weights, Error> {
-        let mut out = Weights::new();
-        for mp in self.placements(framework)? {
-            let flat = self.layers()[mp.layer].params()[mp.place.group];
-            let data = mp.place.indices.iter().map(|&k| flat[k].to_f64()).collect();
-            out.push(NamedArray::new(
-                mp.place.name,
-                mp.place.shape,
-                data,
-                T::DTYPE,
-            )?)?;
-        }
-        Ok(out)
+        let places = self.placements(framework)?;
+        gather(places, |mp| {
+            self.layers()[mp.layer].params()[mp.place.group].to_vec()
+        })
     }
 
     /// The gradients stored by the last backward pass, named and shaped as
@@ -68,24 +60,10 @@ impl<T: Real> Sequential<T> {
     /// compare with another framework's gradients.
     pub fn export_gradients(&mut self, framework: &str) -> Result<Weights, Error> {
         let places = self.placements(framework)?;
-        let mut out = Weights::new();
-        for mp in places {
+        gather(places, |mp| {
             let groups = self.layers_mut()[mp.layer].params_and_grads();
-            let (_, grads) = &groups[mp.place.group];
-            let data = mp
-                .place
-                .indices
-                .iter()
-                .map(|&k| grads[k].to_f64())
-                .collect();
-            out.push(NamedArray::new(
-                mp.place.name,
-                mp.place.shape,
-                data,
-                T::DTYPE,
-            )?)?;
-        }
-        Ok(out)
+            groups[mp.place.group].1.to_vec()
+        })
     }
 
     /// Sets every weight from `framework`'s tensors found by name, as
@@ -121,4 +99,23 @@ impl<T: Real> Sequential<T> {
             }
         }
     }
+}
+
+/// The tensors of `places`, each read from the flat group `group_of` gives.
+fn gather<T: Real>(
+    places: Vec<ModelPlacement>,
+    mut group_of: impl FnMut(&ModelPlacement) -> Vec<T>,
+) -> Result<Weights, Error> {
+    let mut out = Weights::new();
+    for mp in places {
+        let flat = group_of(&mp);
+        let data = mp.place.indices.iter().map(|&k| flat[k].to_f64()).collect();
+        out.push(NamedArray::new(
+            mp.place.name,
+            mp.place.shape,
+            data,
+            T::DTYPE,
+        )?)?;
+    }
+    Ok(out)
 }

@@ -7,7 +7,6 @@ use super::model::Sequential;
 use crate::{Error, Real};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::path::Path;
 
 fn file_error(path: &Path, reason: impl std::fmt::Display) -> Error {
@@ -90,26 +89,7 @@ impl<T: Real> Sequential<T> {
             .collect::<Result<_, _>>()
             .map_err(|e| file_error(path, e))?;
         let bytes = safetensors::serialize(views, None).map_err(|e| file_error(path, e))?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            path.file_name()
-                .map_or("weights".into(), |f| f.to_string_lossy()),
-            std::process::id()
-        ));
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, path)
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            file_error(path, e)
-        })
+        crate::interop::files::write_atomic(path, &bytes)
     }
 
     /// Reads weights written by [`Sequential::save_weights`] for a model of
