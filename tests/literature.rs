@@ -2,7 +2,7 @@
 //! finite differences (every parameter, input and initial state, at several
 //! sizes), and each trained once on a small task it must learn.
 
-use cellforge::cells::{cifg, indrnn, mgu, min_gru, min_lstm, ugrnn};
+use cellforge::cells::{cifg, indrnn, mgu, min_gru, min_lstm, peephole, ugrnn};
 use cellforge::gradcheck::{LinearLoss, check_gradients};
 use cellforge::nn::layers::{Dense, Recurrent};
 use cellforge::nn::loss::Loss;
@@ -64,6 +64,10 @@ fn gradients_of_every_cell() {
     check(
         |n_x, n_h| ugrnn::Ugrnn::zeros(ugrnn::UgrnnDims { n_x, n_h }).unwrap(),
         6,
+    );
+    check(
+        |n_x, n_h| peephole::Peephole::zeros(peephole::PeepholeDims { n_x, n_h }).unwrap(),
+        7,
     );
 }
 
@@ -153,6 +157,17 @@ fn every_cell_learns_the_sign_of_a_sum() {
             "minLSTM",
             min_lstm::MinLstm::<f32>::init(min_lstm::MinLstmDims { n_x: d.0, n_h: d.1 }, &mut rng)
                 .unwrap(),
+        )),
+    );
+    learns(
+        "Peephole",
+        Box::new(Recurrent::new(
+            "Peephole",
+            peephole::Peephole::<f32>::init(
+                peephole::PeepholeDims { n_x: d.0, n_h: d.1 },
+                &mut rng,
+            )
+            .unwrap(),
         )),
     );
     learns(

@@ -12,6 +12,7 @@ pub mod lstm;
 pub mod mgu;
 pub mod min_gru;
 pub mod min_lstm;
+pub mod peephole;
 pub mod rnn;
 pub mod torch;
 pub mod torch_layers;
