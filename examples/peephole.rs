@@ -1,10 +1,12 @@
 //! Writing your own cell, end to end: a peephole LSTM (Gers and Schmidhuber),
-//! whose gates also look at the memory cell `c`. The example declares it with
-//! `cell!`, checks the derived gradients against finite differences, and
+//! whose gates also look at the memory cell `c`. The cell is declared with
+//! `cell!` in `cells/src/peephole.rs`; the example checks the derived
+//! gradients against finite differences, and
 //! trains it briefly inside a `Sequential` model on a small task.
 //! `cargo run --release --example peephole`; it exits with status 1 if the
 //! gradient check or the training fails.
 
+use cellforge::cells::peephole::{Peephole, PeepholeDims, PeepholeState};
 use cellforge::gradcheck::{LinearLoss, check_gradients};
 use cellforge::nn::layers::{Dense, Recurrent};
 use cellforge::nn::loss::Loss;
@@ -13,38 +15,6 @@ use cellforge::nn::optim::Optimizer;
 use cellforge::nn::{Shape, Tensor};
 use cellforge::prelude::*;
 use nalgebra::DMatrix;
-
-// ANCHOR: declaration
-cell! {
-    /// An LSTM with peephole connections: the forget and update gates see the
-    /// previous memory, the output gate sees the new one, each through a
-    /// vector of weights (one per unit).
-    pub cell Peephole {
-        dims n_x, n_h;
-        input x: [n_x];
-        state h: [n_h], c: [n_h];
-        param w_f: [n_h, n_h + n_x], p_f: [n_h], b_f: [n_h] = ones;
-        param w_i: [n_h, n_h + n_x], p_i: [n_h], b_i: [n_h];
-        param w_c: [n_h, n_h + n_x], b_c: [n_h];
-        param w_o: [n_h, n_h + n_x], p_o: [n_h], b_o: [n_h];
-
-        /// stack the previous hidden state on the input
-        let z = [h, x];
-        /// forget gate, peeking at the previous memory
-        let f = sigmoid(w_f @ z + p_f * c + b_f);
-        /// update gate, peeking at the previous memory
-        let i = sigmoid(w_i @ z + p_i * c + b_i);
-        /// candidate memory
-        let c_tilde = tanh(w_c @ z + b_c);
-        /// next memory
-        c = f * c + i * c_tilde;
-        /// output gate, peeking at the new memory
-        let o = sigmoid(w_o @ z + p_o * c + b_o);
-        /// next hidden state
-        h = o * tanh(c);
-    }
-}
-// ANCHOR_END: declaration
 
 // ANCHOR: gradcheck
 /// Compares the derived gradients of a peephole cell with random weights

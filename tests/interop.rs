@@ -163,8 +163,10 @@ fn rnn<T: Real>(n_x: usize, hidden: usize) -> torch::Rnn<T> {
     torch::Rnn::init(torch::RnnDims { n_x, hidden }, &mut NumpyRng::new(0)).unwrap()
 }
 
-fn rnn_relu<T: Real>(n_x: usize, hidden: usize) -> torch::RnnRelu<T> {
-    torch::RnnRelu::init(torch::RnnReluDims { n_x, hidden }, &mut NumpyRng::new(0)).unwrap()
+fn rnn_relu<T: Real>(n_x: usize, hidden: usize) -> torch::Rnn<T> {
+    rnn::<T>(n_x, hidden)
+        .with_activation("nonlinearity", cellforge::Activation::Relu)
+        .unwrap()
 }
 
 fn lstm<T: Real>(n_x: usize, hidden: usize) -> torch::Lstm<T> {

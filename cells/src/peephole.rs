@@ -11,6 +11,7 @@
 
 use cellforge_macros::cell;
 
+// ANCHOR: declaration
 cell! {
     /// An LSTM with peephole connections (Gers and Schmidhuber, 2000).
     pub cell Peephole {
@@ -38,3 +39,4 @@ cell! {
         h = o * tanh(c);
     }
 }
+// ANCHOR_END: declaration

@@ -21,39 +21,19 @@
 use cellforge_macros::cell;
 
 cell! {
-    /// PyTorch's `nn.RNN(nonlinearity="tanh")`:
-    /// `h = tanh(W_ih x + b_ih + W_hh h + b_hh)`.
+    /// PyTorch's `nn.RNN`: `h = nonlinearity(W_ih x + b_ih + W_hh h + b_hh)`,
+    /// `tanh` by default; PyTorch's `nonlinearity="relu"` is
+    /// `with_activation("nonlinearity", Activation::Relu)`.
     pub cell Rnn {
         dims n_x, hidden;
         input x: [n_x];
         state h: [hidden];
+        activation nonlinearity = tanh;
         param w_ih: [hidden, n_x], w_hh: [hidden, hidden] = orthogonal;
         param b_ih: [hidden], b_hh: [hidden];
 
         /// the next hidden state
-        h = tanh(w_ih @ x + b_ih + w_hh @ h + b_hh);
-
-        layout torch {
-            weight_ih = w_ih;
-            weight_hh = w_hh;
-            bias_ih = b_ih;
-            bias_hh = b_hh;
-        }
-    }
-}
-
-cell! {
-    /// PyTorch's `nn.RNN(nonlinearity="relu")`:
-    /// `h = relu(W_ih x + b_ih + W_hh h + b_hh)`.
-    pub cell RnnRelu {
-        dims n_x, hidden;
-        input x: [n_x];
-        state h: [hidden];
-        param w_ih: [hidden, n_x], w_hh: [hidden, hidden] = orthogonal;
-        param b_ih: [hidden], b_hh: [hidden];
-
-        /// the next hidden state
-        h = relu(w_ih @ x + b_ih + w_hh @ h + b_hh);
+        h = nonlinearity(w_ih @ x + b_ih + w_hh @ h + b_hh);
 
         layout torch {
             weight_ih = w_ih;

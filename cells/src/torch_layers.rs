@@ -10,7 +10,78 @@
 use crate::torch;
 use cellforge::nn::layers::{Recurrent, RecurrentConfig};
 use cellforge::nn::{Layer, LayerConfig, Shape};
-use cellforge::{Error, NumpyRng, Real};
+use cellforge::{Activation, Error, NumpyRng, Real};
+
+/// One layer of `nn.RNN`, `tanh` unless [`Rnn::nonlinearity`] says otherwise.
+#[derive(Clone, Debug)]
+pub struct Rnn {
+    hidden: usize,
+    return_sequences: bool,
+    nonlinearity: Activation,
+}
+
+impl Rnn {
+    /// A layer of `hidden` units, `tanh`, that returns its last hidden state.
+    pub fn new(hidden: usize) -> Self {
+        Rnn {
+            hidden,
+            return_sequences: false,
+            nonlinearity: Activation::Tanh,
+        }
+    }
+
+    /// PyTorch's `nonlinearity` (`Activation::Relu` for `"relu"`).
+    pub fn nonlinearity(mut self, a: Activation) -> Self {
+        self.nonlinearity = a;
+        self
+    }
+
+    /// Return the hidden state at every step (what PyTorch's module returns
+    /// as `output`).
+    pub fn return_sequences(mut self, yes: bool) -> Self {
+        self.return_sequences = yes;
+        self
+    }
+}
+
+impl<T: Real> RecurrentConfig<T> for Rnn {
+    fn build_dir(
+        self,
+        input: &Shape,
+        backwards: bool,
+        rng: &mut NumpyRng,
+    ) -> Result<Box<dyn Layer<T>>, Error> {
+        let n_x = input_features("RNN", input)?;
+        let dims = torch::RnnDims {
+            n_x,
+            hidden: self.hidden,
+        };
+        let cell =
+            torch::Rnn::<T>::init(dims, rng)?.with_activation("nonlinearity", self.nonlinearity)?;
+        Ok(Box::new(
+            Recurrent::new("RNN", cell)
+                .return_sequences(self.return_sequences)
+                .go_backwards(backwards),
+        ))
+    }
+}
+
+impl<T: Real> LayerConfig<T> for Rnn {
+    fn build(self, input: &Shape, rng: &mut NumpyRng) -> Result<Box<dyn Layer<T>>, Error> {
+        self.build_dir(input, false, rng)
+    }
+}
+
+fn input_features(kind: &str, input: &Shape) -> Result<usize, Error> {
+    match input {
+        Shape::Seq { features, .. } => Ok(*features),
+        other => Err(Error::Shape {
+            tensor: format!("the input of `{kind}`"),
+            expected: "a sequence (None, T, features)".into(),
+            found: other.to_string(),
+        }),
+    }
+}
 
 macro_rules! torch_layer {
     ($(#[$doc:meta])* $ty:ident, $cell:ident, $dims:ident, $kind:literal) => {
@@ -45,15 +116,8 @@ macro_rules! torch_layer {
                 backwards: bool,
                 rng: &mut NumpyRng,
             ) -> Result<Box<dyn Layer<T>>, Error> {
-                let Shape::Seq { features, .. } = input else {
-                    return Err(Error::Shape {
-                        tensor: format!("the input of `{}`", $kind),
-                        expected: "a sequence (None, T, features)".into(),
-                        found: input.to_string(),
-                    });
-                };
                 let dims = torch::$dims {
-                    n_x: *features,
+                    n_x: input_features($kind, input)?,
                     hidden: self.hidden,
                 };
                 let cell = torch::$cell::<T>::init(dims, rng)?;
@@ -73,14 +137,6 @@ macro_rules! torch_layer {
     };
 }
 
-torch_layer!(
-    /// One layer of `nn.RNN(nonlinearity="tanh")`.
-    Rnn, Rnn, RnnDims, "RNN"
-);
-torch_layer!(
-    /// One layer of `nn.RNN(nonlinearity="relu")`.
-    RnnRelu, RnnRelu, RnnReluDims, "RNN"
-);
 torch_layer!(
     /// One layer of `nn.LSTM`.
     Lstm, Lstm, LstmDims, "LSTM"
