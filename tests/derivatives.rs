@@ -30,6 +30,11 @@ unary_cell!(Square, x * x);
 unary_cell!(Recip, 1 / x);
 unary_cell!(Neg, -x - 3);
 unary_cell!(Soft, softmax(x));
+unary_cell!(Sqrt, sqrt(x));
+unary_cell!(Sum, x - sum(x));
+unary_cell!(Centre, x - mean(x));
+unary_cell!(Scaled, var(x) * x);
+unary_cell!(Normalise, (x - mean(x)) / sqrt(var(x)));
 
 /// The input gradient of a stateless cell for input `x` (one example) and
 /// upstream gradient `dy` on its only output.
@@ -46,6 +51,7 @@ fn dx<C: Cell<f64, State = Empty<f64>>>(cell: &C, x: &[f64], dy: &[f64]) -> Vec<
 }
 
 fn assert_exact(got: &[f64], expected: &[f64]) {
+    assert_eq!(got.len(), expected.len(), "{got:?} vs {expected:?}");
     for (g, e) in got.iter().zip(expected) {
         assert!((g - e).abs() < 1e-15, "{got:?} vs {expected:?}");
     }
@@ -187,4 +193,61 @@ fn matrix_product_bias_and_stack() {
         DMatrix::from_row_slice(2, 3, &[1.0, -1.0, 2.0, 10.0, -10.0, 20.0])
     );
     assert_eq!(p.b.as_slice(), &[1.0, 10.0]);
+}
+
+#[test]
+fn reductions_and_their_broadcasts() {
+    assert_exact(
+        &dx(
+            &Sqrt::zeros(SqrtDims { n: 3 }).unwrap(),
+            &[4.0, 1.0, 0.25],
+            &[1.0, 1.0, 1.0],
+        ),
+        &[0.25, 0.5, 1.0],
+    );
+    // y_i = x_i − Σ x: dx_i = dy_i − Σ dy.
+    assert_exact(
+        &dx(
+            &Sum::zeros(SumDims { n: 3 }).unwrap(),
+            &[1.0, 5.0, -2.0],
+            &[1.0, 2.0, 3.0],
+        ),
+        &[-5.0, -4.0, -3.0],
+    );
+    // y_i = x_i − mean(x): dx_i = dy_i − mean(dy).
+    let x = [1.0, 2.0, 3.0, 6.0];
+    assert_exact(
+        &dx(
+            &Centre::zeros(CentreDims { n: 4 }).unwrap(),
+            &x,
+            &[1.0, 2.0, 3.0, 4.0],
+        ),
+        &[-1.5, -0.5, 0.5, 1.5],
+    );
+    // y_i = var(x) x_i, var(x) = 3.5: dx_i = dy_i var + (Σ dy_j x_j) 2 (x_i − 3) / 4.
+    assert_exact(
+        &dx(
+            &Scaled::zeros(ScaledDims { n: 4 }).unwrap(),
+            &x,
+            &[1.0, 0.0, 0.0, 0.0],
+        ),
+        &[2.5, -0.5, 0.0, 1.5],
+    );
+}
+
+#[test]
+fn layer_normalisation_is_blind_to_a_shift_and_a_scale() {
+    // (x − mean) / std sums to 0 and does not change when x is scaled, so an
+    // upstream gradient of ones, or of the output itself, gives no gradient.
+    let cell = Normalise::zeros(NormaliseDims { n: 4 }).unwrap();
+    let x = [1.0, 2.0, 3.0, 6.0];
+    let std = 3.5f64.sqrt();
+    let y: Vec<f64> = x.iter().map(|v| (v - 3.0) / std).collect();
+    assert_exact(&dx(&cell, &x, &[1.0; 4]), &[0.0; 4]);
+    assert_exact(&dx(&cell, &x, &y), &[0.0; 4]);
+    // Along the first unit alone: (δ_i1 − 1/n − y_1 y_i / n) / std.
+    let expected: Vec<f64> = (0..4)
+        .map(|i| (f64::from(u8::from(i == 0)) - 0.25 - y[0] * y[i] / 4.0) / std)
+        .collect();
+    assert_exact(&dx(&cell, &x, &[1.0, 0.0, 0.0, 0.0]), &expected);
 }

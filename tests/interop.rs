@@ -411,6 +411,26 @@ fn keras_lstm_matches_keras() {
     keras_cell::<f32, _>("lstm_f32", make32);
 }
 
+/// The LSTMs with random masks in `cells/` have Keras's LSTM layout; in
+/// inference (zoneout with its rates at 0) they are Keras's LSTM, outputs,
+/// final states and gradients.
+#[test]
+fn regularised_lstms_in_inference_match_keras() {
+    use cellforge::cells::{variational_lstm as v, weight_drop_lstm as w, zoneout_lstm as z};
+    keras_cell::<f64, _>("lstm_f64", |n_x, n_h| {
+        v::VariationalLstm::zeros(v::VariationalLstmDims { n_x, n_h }).unwrap()
+    });
+    keras_cell::<f64, _>("lstm_f64", |n_x, n_h| {
+        w::WeightDropLstm::zeros(w::WeightDropLstmDims { n_x, n_h }).unwrap()
+    });
+    keras_cell::<f64, _>("lstm_f64", |n_x, n_h| {
+        z::ZoneoutLstm::zeros(z::ZoneoutLstmDims { n_x, n_h })
+            .and_then(|c| c.with_rate("z_c", 0.0))
+            .and_then(|c| c.with_rate("z_h", 0.0))
+            .unwrap()
+    });
+}
+
 #[test]
 fn keras_gru_matches_keras_in_both_forms() {
     let after = |n_x, units| -> keras::GruResetAfter<f64> {

@@ -1,7 +1,8 @@
 //! Every operation of the language, checked element by element against a
 //! direct computation with nalgebra: a stateless cell (a feed-forward layer),
-//! several outputs, every function, broadcasting numbers and biases, and a
-//! parameter used with two different operands.
+//! several outputs, every function, broadcasting numbers and biases, a
+//! parameter used with two different operands, and reductions (of a vector
+//! and of a stack) with the numbers per example they give.
 
 use cellforge::prelude::*;
 use cellforge::{Empty, cell};
@@ -216,4 +217,67 @@ fn a_length_below_one_for_these_dimensions_is_an_error() {
         "the length `n - 2` in `Shrinking` must be at least 1, found -1"
     );
     assert!(Shrinking::<f64>::zeros(ShrinkingDims { n: 3 }).is_ok());
+}
+
+cell! {
+    /// Reductions: of a stack of two products and of the input, numbers per
+    /// example combined with each other and broadcast along vectors from
+    /// either side.
+    pub cell Reductions {
+        dims n_x, n_h;
+        input x: [n_x];
+        param w: [n_h, n_x], u: [n_h, n_x], g: [n_h];
+        let a = w @ x;
+        let s = [a, u @ x];
+        let n = (a - mean(s)) / sqrt(var(s) + 0.5);
+        output y = g * n + sum(u @ x) * 0.1;
+        output q = mean(x) - x / (1 + var(x));
+    }
+}
+
+#[test]
+fn reductions_match_a_direct_computation() {
+    let mut rng = NumpyRng::new(9);
+    let (w, u): (DMatrix<f64>, DMatrix<f64>) = (rng.randn_matrix(3, 2), rng.randn_matrix(3, 2));
+    let g: DVector<f64> = rng.randn_matrix::<f64>(3, 1).column(0).into_owned();
+    let cell = Reductions::new(
+        ReductionsDims { n_x: 2, n_h: 3 },
+        &ReductionsParams {
+            w: w.clone(),
+            u: u.clone(),
+            g: g.clone(),
+        },
+    )
+    .unwrap();
+    let x: DMatrix<f64> = rng.randn_matrix(2, 4);
+    let out = cell.step(&x, &Empty::default()).unwrap().output;
+    let (a, b) = (&w * &x, &u * &x);
+    for j in 0..4 {
+        let s: Vec<f64> = a
+            .column(j)
+            .iter()
+            .chain(b.column(j).iter())
+            .copied()
+            .collect();
+        let mean = s.iter().sum::<f64>() / 6.0;
+        let var = s.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / 6.0;
+        let sum_b: f64 = b.column(j).sum();
+        let (mx, vx) = (x.column(j).mean(), x.column(j).variance());
+        for i in 0..3 {
+            let y = g[i] * (a[(i, j)] - mean) / (var + 0.5).sqrt() + sum_b * 0.1;
+            assert!(close(out.y[(i, j)], y), "y[{i}, {j}]");
+        }
+        for i in 0..2 {
+            assert!(
+                close(out.q[(i, j)], mx - x[(i, j)] / (1.0 + vx)),
+                "q[{i}, {j}]"
+            );
+        }
+    }
+    use cellforge::gradcheck::{LinearLoss, check_gradients};
+    let xs = Sequence::new(x, 4).unwrap();
+    let trace = cell.forward(&xs, &Empty::default()).unwrap();
+    let loss = LinearLoss::random(&trace, &mut rng);
+    let report = check_gradients(&cell, &xs, &Empty::default(), &loss, 1e-4).unwrap();
+    assert!(report.worst() < 1e-7, "{report}");
 }

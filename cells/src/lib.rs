@@ -8,6 +8,7 @@ pub mod gru;
 pub mod indrnn;
 pub mod keras;
 pub mod keras_layers;
+pub mod layer_norm_lstm;
 pub mod lstm;
 pub mod mgu;
 pub mod min_gru;
@@ -17,6 +18,9 @@ pub mod rnn;
 pub mod torch;
 pub mod torch_layers;
 pub mod ugrnn;
+pub mod variational_lstm;
+pub mod weight_drop_lstm;
+pub mod zoneout_lstm;
 
 pub use gru::Gru;
 pub use lstm::Lstm;

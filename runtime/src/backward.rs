@@ -357,6 +357,10 @@ impl<T: Real> Gradients<T> {
         &self.params
     }
 
+    pub(crate) fn params_mut(&mut self) -> &mut [T] {
+        &mut self.params
+    }
+
     /// The gradient of every step's input, `(n_x, m · T)`.
     pub fn input(&self) -> &DMatrix<T> {
         &self.input

@@ -4,7 +4,8 @@
 use crate::Real;
 use crate::backward::{BackwardLayout, Gradients, Upstream};
 use crate::error::{Error, dims2};
-use crate::sequence::{Layout, Sequence, Trace};
+use crate::noise::Noise;
+use crate::sequence::{Layout, Mask, Sequence, Trace};
 use nalgebra::DMatrix;
 use std::marker::PhantomData;
 
@@ -28,6 +29,8 @@ pub struct CellSpec {
     /// Where the parameters sit in other frameworks' tensors, one layout per
     /// framework (see [`crate::interop`]).
     pub layouts: &'static [crate::interop::FrameworkLayout],
+    /// The random masks' names, in declaration order (see [`crate::noise`]).
+    pub masks: &'static [&'static str],
 }
 
 /// A named group of `(rows, m)` matrices: a cell's states or its outputs.
@@ -101,6 +104,10 @@ pub trait Cell<T: Real>: Sized {
 
     /// All parameters in one mutable slice, in storage order.
     fn flat_params_mut(&mut self) -> &mut [T];
+
+    /// The rate of each random mask, in declaration order (set with the
+    /// generated `with_rate`).
+    fn noise_rates(&self) -> &[f64];
 
     /// Computes the backward of step `t`: reads the gradients of the states
     /// after the step and of its outputs, adds to the gradients of the
@@ -184,20 +191,60 @@ pub trait Cell<T: Real>: Sized {
         &self,
         xs: &Sequence<T>,
         initial: &Self::State,
-        mask: &crate::sequence::Mask,
+        mask: &Mask,
     ) -> Result<Trace<T>, Error> {
         let mut trace = Trace::new(self.layout(), xs.m(), xs.steps());
         self.forward_masked_into(xs, initial, Some(mask), &mut trace)?;
         Ok(trace)
     }
 
-    // ANCHOR: forward_into
     /// [`Cell::forward_into`] with an optional mask.
     fn forward_masked_into(
         &self,
         xs: &Sequence<T>,
         initial: &Self::State,
-        mask: Option<&crate::sequence::Mask>,
+        mask: Option<&Mask>,
+        trace: &mut Trace<T>,
+    ) -> Result<(), Error> {
+        self.forward_with_into(xs, initial, mask, Noise::Off, trace)
+    }
+
+    /// A run in training: the random masks the cell declares (dropout,
+    /// zoneout, DropConnect) are drawn from `rng`; the trace keeps them
+    /// ([`Trace::noise`]) and its backward pass uses them.
+    fn forward_train(
+        &self,
+        xs: &Sequence<T>,
+        initial: &Self::State,
+        rng: &mut crate::NumpyRng,
+    ) -> Result<Trace<T>, Error> {
+        self.forward_with(xs, initial, None, Noise::Sample(rng))
+    }
+
+    /// A run with an optional mask of padded steps, and random masks as
+    /// `noise` says.
+    fn forward_with(
+        &self,
+        xs: &Sequence<T>,
+        initial: &Self::State,
+        mask: Option<&Mask>,
+        noise: Noise<'_, T>,
+    ) -> Result<Trace<T>, Error> {
+        let mut trace = Trace::new(self.layout(), xs.m(), xs.steps());
+        self.forward_with_into(xs, initial, mask, noise, &mut trace)?;
+        Ok(trace)
+    }
+
+    // ANCHOR: forward_into
+    /// The run every other forward method makes: checks the shapes, loads
+    /// the sequence and the initial states, fills the random masks, computes
+    /// the hoisted products for all steps, then the steps.
+    fn forward_with_into(
+        &self,
+        xs: &Sequence<T>,
+        initial: &Self::State,
+        mask: Option<&Mask>,
+        noise: Noise<'_, T>,
         trace: &mut Trace<T>,
     ) -> Result<(), Error> {
         self.check_inputs(xs, initial)?;
@@ -220,6 +267,18 @@ pub trait Cell<T: Real>: Sized {
         }
         trace.load(xs, &initial.parts());
         trace.set_mask(mask.cloned());
+        let slots = if trace.has_dropconnect() {
+            self.param_slots()
+        } else {
+            Vec::new()
+        };
+        trace.set_noise(
+            Self::SPEC.name,
+            self.noise_rates(),
+            noise,
+            self.flat_params(),
+            &slots,
+        )?;
         self.hoist(trace);
         for t in 0..xs.steps() {
             self.step_kernel(trace, t);
@@ -300,6 +359,9 @@ pub trait Cell<T: Real>: Sized {
             }
         }
         self.backward_finish(trace, grads);
+        if trace.uses_masked_weights() {
+            trace.mask_gradients(grads.params_mut(), &self.param_slots());
+        }
     }
     // ANCHOR_END: backward_window
 

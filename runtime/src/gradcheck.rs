@@ -6,7 +6,8 @@ use crate::NumpyRng;
 use crate::backward::Upstream;
 use crate::cell::{Cell, Tensors};
 use crate::error::Error;
-use crate::sequence::{Sequence, Trace};
+use crate::noise::Noise;
+use crate::sequence::{Mask, Sequence, Trace};
 use nalgebra::DMatrix;
 
 /// How far the derived gradient of one tensor is from finite differences.
@@ -165,6 +166,29 @@ impl Loss for CrossEntropyLoss {
     }
 }
 
+/// What every run of a gradient check shares besides the cell, the data and
+/// the loss: which steps are padding, and the random masks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Conditions<'a> {
+    /// Which steps of which examples are real, for sequences of different
+    /// lengths.
+    pub mask: Option<&'a Mask>,
+    /// The random masks of every run, one per `mask` declaration (as
+    /// [`Trace::noise`] holds them, e.g. from a run of
+    /// [`Cell::forward_train`]); without them each mask is its expectation,
+    /// as in inference.
+    pub noise: Option<&'a [DMatrix<f64>]>,
+}
+
+impl Conditions<'_> {
+    fn noise(&self) -> Noise<'_, f64> {
+        match self.noise {
+            Some(masks) => Noise::Fixed(masks),
+            None => Noise::Off,
+        }
+    }
+}
+
 /// Checks every derived gradient of `cell` on `xs` from `initial` against
 /// fourth-order central differences with step `eps`,
 /// `(8 (L(+h) − L(−h)) − (L(+2h) − L(−2h))) / 12h`, whose truncation error is
@@ -176,11 +200,29 @@ pub fn check_gradients<C: Cell<f64> + Clone>(
     loss: &dyn Loss,
     eps: f64,
 ) -> Result<GradCheck, Error> {
-    let trace = cell.forward(xs, initial)?;
+    check_gradients_with(cell, xs, initial, loss, eps, Conditions::default())
+}
+
+/// [`check_gradients`] with every run under `conditions`: a mask of padded
+/// steps, and fixed random masks (one training run's, replayed), so that the
+/// gradients of a cell with dropout, zoneout or DropConnect are checked as
+/// training computes them.
+pub fn check_gradients_with<C: Cell<f64> + Clone>(
+    cell: &C,
+    xs: &Sequence<f64>,
+    initial: &C::State,
+    loss: &dyn Loss,
+    eps: f64,
+    conditions: Conditions<'_>,
+) -> Result<GradCheck, Error> {
+    let run = |c: &C, xs: &Sequence<f64>, s: &C::State| -> Result<Trace<f64>, Error> {
+        c.forward_with(xs, s, conditions.mask, conditions.noise())
+    };
+    let trace = run(cell, xs, initial)?;
     let (_, upstream) = loss.eval(&trace)?;
     let grads = cell.backward(&trace, &upstream)?;
     let value = |c: &C, xs: &Sequence<f64>, s: &C::State| -> Result<f64, Error> {
-        Ok(loss.eval(&c.forward(xs, s)?)?.0)
+        Ok(loss.eval(&run(c, xs, s)?)?.0)
     };
     let mut tensors = Vec::new();
     for slot in cell.param_slots() {

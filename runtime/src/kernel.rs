@@ -277,6 +277,55 @@ pub fn log<T: Real>(x: T) -> T {
     x.ln()
 }
 
+/// `√x`.
+#[inline(always)]
+pub fn sqrt<T: Real>(x: T) -> T {
+    x.sqrt()
+}
+
+/// The sum of the parts of one example's vector.
+pub fn reduce_sum<T: Real>(parts: &[&[T]]) -> T {
+    parts
+        .iter()
+        .flat_map(|p| p.iter())
+        .fold(T::zero(), |acc, &v| acc + v)
+}
+
+/// The mean of the parts of one example's vector, taken as one vector.
+pub fn reduce_mean<T: Real>(parts: &[&[T]]) -> T {
+    let n: usize = parts.iter().map(|p| p.len()).sum();
+    reduce_sum(parts) / T::cast(n as f64)
+}
+
+/// The population variance of the parts of one example's vector, taken as
+/// one vector: `Σ (v − mean)² / n`, computed about the mean (two passes), so
+/// that it stays accurate when the mean is large.
+pub fn reduce_var<T: Real>(parts: &[&[T]]) -> T {
+    let n: usize = parts.iter().map(|p| p.len()).sum();
+    let mean = reduce_mean(parts);
+    let ss = parts
+        .iter()
+        .flat_map(|p| p.iter())
+        .fold(T::zero(), |acc, &v| acc + (v - mean) * (v - mean));
+    ss / T::cast(n as f64)
+}
+
+/// `dst += v` element-wise: the gradient of a sum or a mean.
+pub fn add_all<T: Real>(dst: &mut [T], v: T) {
+    for d in dst {
+        *d += v;
+    }
+}
+
+/// Adds the gradient of a population variance over `count` values with
+/// mean `mean` to the gradient `dx` of the part `x`: `2 g (x − mean) / count`.
+pub fn var_backward<T: Real>(x: &[T], dx: &mut [T], g: T, mean: T, count: T) {
+    let scale = (g + g) / count;
+    for (d, &v) in dx.iter_mut().zip(x) {
+        *d += scale * (v - mean);
+    }
+}
+
 /// Keras's hard sigmoid: `clip(0.2 x + 0.5, 0, 1)`.
 #[inline(always)]
 pub fn hard_sigmoid<T: Real>(x: T) -> T {

@@ -15,6 +15,7 @@ pub mod interop;
 #[doc(hidden)]
 pub mod kernel;
 pub mod nn;
+pub mod noise;
 pub mod rng;
 pub mod scalar;
 pub mod sequence;
@@ -24,8 +25,9 @@ pub use array::NdArray;
 pub use backward::{BackwardLayout, Gradients, Upstream};
 pub use cell::{Cell, CellSpec, Empty, ParamSlot, StepResult, Tensors};
 pub use error::Error;
-pub use gradcheck::{GradCheck, TensorCheck};
+pub use gradcheck::{Conditions, GradCheck, TensorCheck};
 pub use init::Init;
+pub use noise::{Noise, NoiseKind, NoiseLayout};
 pub use rng::NumpyRng;
 pub use scalar::Real;
 pub use sequence::{Layout, Mask, Sequence, Trace};
@@ -37,10 +39,11 @@ pub mod __private {
     pub use crate::cell::check_param;
     pub use crate::interop::{Block, FrameworkLayout, TensorLayout};
     pub use crate::kernel;
+    pub use crate::noise::check_rate;
     pub use crate::sequence::{TraceParts, TraceRefs};
     pub use crate::{
         Activation, BackwardLayout, Cell, CellSpec, Empty, Error, Gradients, Init, Layout,
-        NumpyRng, ParamSlot, Real, Tensors, Trace,
+        NoiseKind, NoiseLayout, NumpyRng, ParamSlot, Real, Tensors, Trace,
     };
     pub use nalgebra;
 }

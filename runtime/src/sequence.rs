@@ -190,6 +190,8 @@ pub struct Layout {
     pub outputs: Vec<usize>,
     /// Rows of each internal per-step buffer (pre-activations, intermediate values).
     pub slots: Vec<usize>,
+    /// The buffers of the random masks the cell declares.
+    pub noise: Vec<crate::noise::NoiseLayout>,
 }
 
 /// Everything a run of a cell over a sequence computed, in buffers allocated
@@ -207,6 +209,10 @@ pub struct Trace<T: Real> {
     outputs: Vec<DMatrix<T>>,
     slots: Vec<DMatrix<T>>,
     mask: Option<Mask>,
+    noise: Vec<DMatrix<T>>,
+    /// The weights with their DropConnect masks applied, or empty when the
+    /// run used the cell's own.
+    weights: Vec<T>,
 }
 
 /// Mutable access to a trace's buffers, for generated kernels.
@@ -218,6 +224,8 @@ pub struct TraceParts<'a, T> {
     pub states: &'a mut [DMatrix<T>],
     pub outputs: &'a mut [DMatrix<T>],
     pub slots: &'a mut [DMatrix<T>],
+    pub noise: &'a [DMatrix<T>],
+    pub weights: &'a [T],
 }
 
 /// Read-only access to a trace's buffers, for generated kernels.
@@ -229,6 +237,8 @@ pub struct TraceRefs<'a, T> {
     pub states: &'a [DMatrix<T>],
     pub outputs: &'a [DMatrix<T>],
     pub slots: &'a [DMatrix<T>],
+    pub noise: &'a [DMatrix<T>],
+    pub weights: &'a [T],
 }
 
 impl<T: Real> Trace<T> {
@@ -255,6 +265,15 @@ impl<T: Real> Trace<T> {
                 .iter()
                 .map(|&r| DMatrix::zeros(r, cols))
                 .collect(),
+            noise: layout
+                .noise
+                .iter()
+                .map(|l| {
+                    let (r, c) = l.shape(m, steps);
+                    DMatrix::zeros(r, c)
+                })
+                .collect(),
+            weights: Vec::new(),
             layout,
             mask: None,
         }
@@ -338,6 +357,54 @@ impl<T: Real> Trace<T> {
         self.mask.as_ref()
     }
 
+    /// The random masks of the run, one per `mask` declaration of the cell,
+    /// shaped as [`NoiseLayout::shape`](crate::noise::NoiseLayout::shape)
+    /// says: what training drew, or the expectations in inference.
+    pub fn noise(&self) -> &[DMatrix<T>] {
+        &self.noise
+    }
+
+    /// Fills the masks as `noise` says and, when DropConnect masks were
+    /// drawn or given, the masked copy of the weights.
+    pub(crate) fn set_noise(
+        &mut self,
+        cell: &str,
+        rates: &[f64],
+        noise: crate::noise::Noise<'_, T>,
+        params: &[T],
+        slots: &[crate::ParamSlot],
+    ) -> Result<(), Error> {
+        let layouts = &self.layout.noise;
+        if crate::noise::fill(cell, layouts, rates, noise, &mut self.noise)? {
+            crate::noise::mask_weights(&mut self.weights, params, slots, layouts, &self.noise);
+        } else {
+            self.weights.clear();
+        }
+        Ok(())
+    }
+
+    /// Whether the cell declares DropConnect masks.
+    pub(crate) fn has_dropconnect(&self) -> bool {
+        self.layout
+            .noise
+            .iter()
+            .any(|l| l.kind == crate::noise::NoiseKind::DropConnect)
+    }
+
+    /// Whether the run used a masked copy of the weights.
+    pub(crate) fn uses_masked_weights(&self) -> bool {
+        !self.weights.is_empty()
+    }
+
+    /// After a backward pass over this trace: the gradients of the
+    /// DropConnect weights, which the pass computed for the masked weights,
+    /// become those of the weights themselves.
+    pub(crate) fn mask_gradients(&self, grads: &mut [T], slots: &[crate::ParamSlot]) {
+        if self.uses_masked_weights() {
+            crate::noise::mask_gradients(grads, slots, &self.layout.noise, &self.noise);
+        }
+    }
+
     pub(crate) fn set_mask(&mut self, mask: Option<Mask>) {
         self.mask = mask;
     }
@@ -382,6 +449,8 @@ impl<T: Real> Trace<T> {
             states: &self.states,
             outputs: &self.outputs,
             slots: &self.slots,
+            noise: &self.noise,
+            weights: &self.weights,
         }
     }
 
@@ -395,6 +464,8 @@ impl<T: Real> Trace<T> {
             states: &mut self.states,
             outputs: &mut self.outputs,
             slots: &mut self.slots,
+            noise: &self.noise,
+            weights: &self.weights,
         }
     }
 }
@@ -432,6 +503,7 @@ mod tests {
                 states: vec![],
                 outputs: vec![],
                 slots: vec![],
+                noise: vec![],
             },
             3,
             4,

@@ -7,7 +7,7 @@
 //! gradients are one product per operand part over all steps.
 
 use crate::graph::{Graph, NodeId, Op};
-use crate::plan::{Loc, Plan};
+use crate::plan::{Loc, PassKey, Plan, is_vector_op, parts, pass_key};
 use crate::shape::Affine;
 use std::collections::BTreeMap;
 
@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 /// Where the adjoint of a node is accumulated during a step's backward.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Adj {
-    /// Nothing to accumulate (a constant or a stack).
+    /// Nothing to accumulate (a constant, a mask or a stack).
     None,
     /// A local of the node's own pass: all its consumers are in that pass.
     Local,
@@ -37,6 +37,9 @@ pub enum Adj {
 pub struct BackPass {
     /// The loop's length.
     pub len: Affine,
+    /// Whether its nodes are numbers per example (it runs after the vector
+    /// passes of its level and the sums of their broadcasts).
+    pub per_example: bool,
     /// Element-wise nodes of the pass, in forward order.
     pub nodes: Vec<NodeId>,
     /// Roots of this level and length, with the location of their upstream gradient.
@@ -52,6 +55,9 @@ pub struct BackPlan {
     pub scratch: Vec<Affine>,
     /// Backward passes, by level.
     pub passes: Vec<Vec<BackPass>>,
+    /// By level, the broadcasts whose adjoints are summed into the number
+    /// they repeat, after the vector passes of the level.
+    pub broadcasts: Vec<Vec<NodeId>>,
 }
 
 fn is_elementwise(op: &Op) -> bool {
@@ -70,8 +76,9 @@ pub fn differentiate(g: &Graph, p: &Plan) -> BackPlan {
             adj[m.node] = Adj::Group(k, m.row_off.clone());
         }
     }
+    let grad = g.differentiable();
     for (id, node) in g.nodes.iter().enumerate() {
-        if !live[id] {
+        if !live[id] || !grad[id] {
             continue;
         }
         adj[id] = match &node.op {
@@ -79,17 +86,26 @@ pub fn differentiate(g: &Graph, p: &Plan) -> BackPlan {
             Op::State(k) => Adj::StatePrev(*k),
             Op::Param(k) => Adj::Param(*k),
             Op::MatMul(..) => continue,
-            Op::Softmax(_) => new_scratch(g, id, &mut scratch),
+            op if is_vector_op(op) => new_scratch(g, id, &mut scratch),
+            Op::Broadcast(..) => new_scratch(g, id, &mut scratch),
             op if is_elementwise(op) && outside[id] => new_scratch(g, id, &mut scratch),
             op if is_elementwise(op) => Adj::Local,
             _ => Adj::None,
         };
     }
     let passes = back_passes(g, &live, p);
+    let top = p.level.iter().copied().max().unwrap_or(0);
+    let mut broadcasts = vec![Vec::new(); top + 1];
+    for (id, node) in g.nodes.iter().enumerate() {
+        if live[id] && matches!(node.op, Op::Broadcast(..)) {
+            broadcasts[p.level[id]].push(id);
+        }
+    }
     BackPlan {
         adj,
         scratch,
         passes,
+        broadcasts,
     }
 }
 // ANCHOR_END: differentiate
@@ -100,7 +116,8 @@ fn new_scratch(g: &Graph, id: NodeId, scratch: &mut Vec<Affine>) -> Adj {
 }
 
 /// Whether each node is read outside its own element-wise pass: by a
-/// product, a softmax, or an element-wise node of another level.
+/// product, a softmax, a reduction, a broadcast, or an element-wise node of
+/// another level.
 fn consumed_outside_pass(g: &Graph, live: &[bool], p: &Plan) -> Vec<bool> {
     let mut outside = vec![false; g.nodes.len()];
     for (id, node) in g.nodes.iter().enumerate() {
@@ -112,7 +129,10 @@ fn consumed_outside_pass(g: &Graph, live: &[bool], p: &Plan) -> Vec<bool> {
                 Op::Stack(items) => items.iter().for_each(|i| outside[*i] = true),
                 _ => outside[*x] = true,
             },
-            Op::Softmax(x) => outside[*x] = true,
+            Op::Softmax(x) | Op::Reduce(_, x) => {
+                parts(g, *x).into_iter().for_each(|i| outside[i] = true)
+            }
+            Op::Broadcast(x, _) => outside[*x] = true,
             op if is_elementwise(op) => {
                 for a in op.args() {
                     if p.level[a] != p.level[id] {
@@ -130,7 +150,7 @@ fn back_passes(g: &Graph, live: &[bool], p: &Plan) -> Vec<Vec<BackPass>> {
     let order: Vec<NodeId> = (0..g.nodes.len())
         .filter(|&id| live[id] && is_elementwise(&g.nodes[id].op))
         .collect();
-    let mut passes: BTreeMap<(usize, Affine), BackPass> = BTreeMap::new();
+    let mut passes: BTreeMap<PassKey, BackPass> = BTreeMap::new();
     for id in order {
         pass_at(&mut passes, g, p.level[id], id).nodes.push(id);
     }
@@ -152,24 +172,24 @@ fn back_passes(g: &Graph, live: &[bool], p: &Plan) -> Vec<Vec<BackPass>> {
     }
     let top = p.level.iter().copied().max().unwrap_or(0);
     let mut out = vec![Vec::new(); top + 1];
-    for ((level, _), pass) in passes {
+    for ((level, ..), pass) in passes {
         out[level].push(pass);
     }
     out
 }
 
 fn pass_at<'a>(
-    passes: &'a mut BTreeMap<(usize, Affine), BackPass>,
+    passes: &'a mut BTreeMap<PassKey, BackPass>,
     g: &Graph,
     level: usize,
     node: NodeId,
 ) -> &'a mut BackPass {
-    let len = g.len_of(node).cloned().unwrap_or(Affine::constant(0));
-    passes
-        .entry((level, len.clone()))
-        .or_insert_with(|| BackPass {
-            len,
-            nodes: Vec::new(),
-            roots: Vec::new(),
-        })
+    let key = pass_key(g, level, node);
+    let (len, per_example) = (key.2.clone(), !key.1);
+    passes.entry(key).or_insert_with(|| BackPass {
+        len,
+        per_example,
+        nodes: Vec::new(),
+        roots: Vec::new(),
+    })
 }

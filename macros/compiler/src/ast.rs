@@ -26,6 +26,8 @@ pub enum Item {
     State(Vec<Binding>),
     /// `param w: [n_a, n_x], b: [n_a];`
     Param(Vec<Binding>),
+    /// `mask d: [n_a] = dropout(0.25);`: random masks, drawn in training.
+    Mask(Vec<Binding>),
     /// `activation act = tanh, rec = sigmoid;`: functions chosen at run time.
     Activation(Vec<(Ident, Ident)>),
     /// `let z = expr;`, `a = expr;` or `output y = expr;`
@@ -100,7 +102,8 @@ pub struct Binding {
     pub name: Ident,
     /// The declared shape.
     pub shape: ShapeAst,
-    /// `= glorot_uniform`, `= constant(1.0)`: how a parameter is initialised.
+    /// `= glorot_uniform`, `= constant(1.0)`: how a parameter is
+    /// initialised; `= dropout(0.25)`: how a mask is drawn.
     pub init: Option<InitAst>,
 }
 

@@ -2,7 +2,7 @@
 //! and its implementation of the runtime's `Cell` trait, from a [`Plan`].
 
 use crate::adjoint::BackPlan;
-use crate::graph::{Bin, Func, Graph, Init, NodeId, Op};
+use crate::graph::{Bin, Func, Graph, Init, MaskLaw, NodeId, Op, Reduction};
 
 mod backward;
 mod windows;
@@ -87,6 +87,52 @@ impl Gen<'_> {
         self.len(self.g.len_of(node).unwrap_or(&Affine::constant(0)))
     }
 
+    /// Whether the cell has DropConnect masks, so that its products read
+    /// the masked weights of the run.
+    fn has_dropconnect(&self) -> bool {
+        self.g.masks.iter().any(|m| m.param.is_some())
+    }
+
+    /// The slice the products read their weights from: the cell's
+    /// parameters, or the run's masked copy of them (`__w`).
+    fn weights(&self) -> TokenStream {
+        if self.has_dropconnect() {
+            quote!(__w)
+        } else {
+            quote!(&self.params)
+        }
+    }
+
+    /// Binds `__w` from trace parts `parts`, for a cell with DropConnect.
+    fn bind_weights(&self, parts: TokenStream) -> TokenStream {
+        if !self.has_dropconnect() {
+            return TokenStream::new();
+        }
+        quote! {
+            let __w: &[T] = if #parts.weights.is_empty() { &self.params } else { #parts.weights };
+        }
+    }
+
+    /// Binds `__z0, __z1, ...`, the vector masks of step `__t`, from trace
+    /// parts `parts`: a mask drawn once per sequence is the same slice at
+    /// every step.
+    fn bind_masks(&self, parts: TokenStream) -> TokenStream {
+        let cf = &self.cf;
+        let mut out = Vec::new();
+        for (k, m) in self.g.masks.iter().enumerate() {
+            let v = format_ident!("__z{}", k);
+            let len = self.vec_len(&m.shape);
+            out.push(match m.law {
+                MaskLaw::Dropout(_) => quote!(let #v = &#parts.noise[#k].as_slice()[..#len * __m];),
+                MaskLaw::Zoneout(_) => {
+                    quote!(let #v = #cf::kernel::step_ref(#parts.noise[#k].as_slice(), #len, __m, __t);)
+                }
+                MaskLaw::DropConnect(_) => continue,
+            });
+        }
+        quote!(#(#out)*)
+    }
+
     fn doc_attrs(lines: &[String]) -> TokenStream {
         quote!(#(#[doc = #lines])*)
     }
@@ -104,6 +150,7 @@ impl Gen<'_> {
         let dims_doc = format!("The dimensions of [`{name}`].");
         let nblocks = self.p.blocks.len();
         let nact = self.g.activations.len();
+        let nmasks = self.g.masks.len();
         let params = self.params_types();
         let tensors = [
             self.tensors_type(
@@ -135,6 +182,7 @@ impl Gen<'_> {
                 params: ::std::vec::Vec<T>,
                 offsets: [usize; #nblocks],
                 activations: [#cf::Activation; #nact],
+                rates: [f64; #nmasks],
             }
 
             #[doc = #dims_doc]
@@ -308,6 +356,26 @@ impl Gen<'_> {
             Func::HardSigmoid => quote!(#cf::Activation::HardSigmoid),
             _ => quote!(#cf::Activation::Linear),
         });
+        let mask_names: Vec<String> = self.g.masks.iter().map(|m| m.name.to_string()).collect();
+        let mask_rates: Vec<f64> = self.g.masks.iter().map(|m| m.law.rate()).collect();
+        // Only a cell with masks has rates to set.
+        let with_rate = if mask_names.is_empty() {
+            quote!()
+        } else {
+            quote! {
+                /// The cell with the rate of random mask `name` set to `rate`
+                /// (in `[0, 1)`; 0 turns the mask off).
+                pub fn with_rate(mut self, name: &str, rate: f64) -> ::std::result::Result<Self, #cf::Error> {
+                    const NAMES: &[&str] = &[#(#mask_names),*];
+                    let Some(k) = NAMES.iter().position(|n| *n == name) else {
+                        return Err(#cf::Error::Name { kind: "mask", name: name.to_string(), known: NAMES.to_vec() });
+                    };
+                    #cf::check_rate(#name_str, name, rate)?;
+                    self.rates[k] = rate;
+                    Ok(self)
+                }
+            }
+        };
         let marker_init = if self.g.params.is_empty() {
             quote!(__marker: ::core::marker::PhantomData,)
         } else {
@@ -325,7 +393,7 @@ impl Gen<'_> {
             let (rows, cols) = match &p.shape {
                 Shape::Matrix(r, c) => (self.len(r), self.len(c)),
                 Shape::Vector(r) => (self.len(r), quote!(1usize)),
-                Shape::Scalar => (quote!(1usize), quote!(1usize)),
+                Shape::Scalar | Shape::PerExample => (quote!(1usize), quote!(1usize)),
             };
             set.push(quote! {
                 #cf::check_param(#name_str, #nstr, #decl, (#rows, #cols), params.#n.shape())?;
@@ -397,6 +465,7 @@ impl Gen<'_> {
                         params: ::std::vec![T::zero(); __total],
                         offsets,
                         activations: [#(#act_defaults),*],
+                        rates: [#(#mask_rates),*],
                     })
                 }
 
@@ -442,6 +511,8 @@ impl Gen<'_> {
                     &self.activations
                 }
 
+                #with_rate
+
                 /// A copy of the parameters, by name.
                 pub fn params(&self) -> #params_ty<T> {
                     let (__d, __offsets) = (&self.dims, self.offsets);
@@ -483,7 +554,7 @@ impl Gen<'_> {
             match &p.shape {
                 Shape::Matrix(r, c) => all.extend([r, c]),
                 Shape::Vector(n) => all.push(n),
-                Shape::Scalar => {}
+                Shape::Scalar | Shape::PerExample => {}
             }
         }
         all.extend(self.g.nodes.iter().filter_map(|n| n.shape.vector_len()));
@@ -583,6 +654,21 @@ impl Gen<'_> {
             });
             quote!(#cf::FrameworkLayout { framework: #framework, tensors: &[#(#tensors),*] })
         });
+        let noise = self.g.masks.iter().map(|m| {
+            let name = m.name.to_string();
+            let (kind, rows, cols) = match (&m.law, &m.shape) {
+                (MaskLaw::Dropout(_), s) => (quote!(Dropout), self.vec_len(s), quote!(1usize)),
+                (MaskLaw::Zoneout(_), s) => (quote!(Zoneout), self.vec_len(s), quote!(1usize)),
+                (MaskLaw::DropConnect(_), Shape::Matrix(r, c)) => (quote!(DropConnect), self.len(r), self.len(c)),
+                (MaskLaw::DropConnect(_), _) => (quote!(DropConnect), quote!(0usize), quote!(0usize)),
+            };
+            let param = match m.param {
+                Some(p) => quote!(::core::option::Option::Some(#p)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(#cf::NoiseLayout { name: #name, kind: #cf::NoiseKind::#kind, rows: #rows, cols: #cols, param: #param })
+        });
+        let mask_names: Vec<String> = self.g.masks.iter().map(|m| m.name.to_string()).collect();
         let backward_step = self.backward_step();
         let backward_finish = self.backward_finish();
         let hoist = self.hoist_body();
@@ -602,6 +688,7 @@ impl Gen<'_> {
                     params: &[#(#params),*],
                     equations: #equations,
                     layouts: &[#(#layouts),*],
+                    masks: &[#(#mask_names),*],
                 };
 
                 fn layout(&self) -> #cf::Layout {
@@ -611,7 +698,12 @@ impl Gen<'_> {
                         states: ::std::vec![#(#state_lens),*],
                         outputs: ::std::vec![#(#output_lens),*],
                         slots: ::std::vec![#(#slot_lens),*],
+                        noise: ::std::vec![#(#noise),*],
                     }
+                }
+
+                fn noise_rates(&self) -> &[f64] {
+                    &self.rates
                 }
 
                 fn describe_rows(&self) -> ::std::vec::Vec<(&'static str, usize, &'static str)> {
@@ -686,6 +778,7 @@ impl Gen<'_> {
             }
             let q = Self::slot_var(gr.slot);
             let rows = self.len(&gr.rows);
+            let w = self.weights();
             for (target_rows, a_block) in self.member_sets(gr) {
                 for (k, c) in hoisted.iter().enumerate() {
                     let beta = if k == 0 {
@@ -697,7 +790,7 @@ impl Gen<'_> {
                     gemms.push(quote! {
                         #cf::kernel::gemm(
                             #q.as_mut_slice(), #cf::kernel::Block::dense(0, #rows, __cols)#target_rows,
-                            &self.params, #a_block.columns(#col, #len),
+                            #w, #a_block.columns(#col, #len),
                             __p.input, #cf::kernel::Block::dense(0, #len, __cols),
                             #beta,
                         );
@@ -709,10 +802,12 @@ impl Gen<'_> {
             return quote!();
         }
         let slots = self.bind_slots();
+        let weights = self.bind_weights(quote!(__p));
         quote! {
             let (__d, __offsets) = (&self.dims, self.offsets);
             let __p = trace.parts();
             let __cols = __p.m * __p.steps;
+            #weights
             #slots
             #(#gemms)*
         }
@@ -779,6 +874,8 @@ impl Gen<'_> {
             let len = self.len(&s.rows);
             binds.push(quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);));
         }
+        binds.push(self.bind_masks(quote!(__p)));
+        binds.push(self.bind_weights(quote!(__p)));
         let mut body = Vec::new();
         for (level, phase) in self.p.phases.iter().enumerate() {
             let comment = format!("level {level}");
@@ -786,8 +883,8 @@ impl Gen<'_> {
             for &k in &phase.groups {
                 body.push(self.step_gemms(&self.p.groups[k]));
             }
-            for &s in &phase.softmaxes {
-                body.push(self.softmax(s));
+            for &s in &phase.vector_ops {
+                body.push(self.vector_op(s));
             }
             for pass in &phase.passes {
                 body.push(self.pass(pass));
@@ -833,6 +930,10 @@ impl Gen<'_> {
                 let v = Self::slot_var(*k);
                 (quote!(#v), len_of(&self.p.slots[*k].rows), len_of(off))
             }
+            Some(Loc::Noise(k)) => {
+                let v = format_ident!("__z{}", k);
+                (quote!(#v), self.vec_len(&self.g.masks[*k].shape), zero)
+            }
             None => {
                 let v = format_ident!("__missing{}", node);
                 (quote!(#v), zero.clone(), zero)
@@ -845,6 +946,7 @@ impl Gen<'_> {
         let any_hoisted = gr.components.iter().any(|c| c.hoisted);
         let q = Self::slot_var(gr.slot);
         let rows = self.len(&gr.rows);
+        let w = self.weights();
         let mut out = Vec::new();
         for (target_rows, a_block) in self.member_sets(gr) {
             for (k, c) in gr.components.iter().filter(|c| !c.hoisted).enumerate() {
@@ -858,7 +960,7 @@ impl Gen<'_> {
                 out.push(quote! {
                     #cf::kernel::gemm(
                         &mut *#q, #cf::kernel::Block::dense(0, #rows, __m)#target_rows,
-                        &self.params, #a_block.columns(#col, #len),
+                        #w, #a_block.columns(#col, #len),
                         &*#slice, #block,
                         #beta,
                     );
@@ -866,6 +968,64 @@ impl Gen<'_> {
             }
         }
         quote!(#(#out)*)
+    }
+
+    /// A softmax or a reduction, per example.
+    fn vector_op(&self, node: NodeId) -> TokenStream {
+        match self.g.nodes[node].op {
+            Op::Reduce(red, arg) => self.reduction(node, red, arg),
+            _ => self.softmax(node),
+        }
+    }
+
+    /// The slices of the parts of `node` for example `__j`, as an array
+    /// expression, with the bindings of their rows and offsets; and their
+    /// total length.
+    fn part_slices(
+        &self,
+        node: NodeId,
+        prefix: &str,
+        prelude: &mut Vec<TokenStream>,
+    ) -> (Vec<TokenStream>, Affine) {
+        let mut slices = Vec::new();
+        let mut total = Affine::constant(0);
+        for (k, p) in crate::plan::parts(self.g, node).into_iter().enumerate() {
+            let (buf, rows, off) = self.buffer(self.p.loc[p].as_ref(), p);
+            let len = self.g.len_of(p).cloned().unwrap_or(Affine::constant(0));
+            total = total.add(&len);
+            let n = self.len(&len);
+            let (r, o, l) = (
+                format_ident!("__{}r{}", prefix, k),
+                format_ident!("__{}o{}", prefix, k),
+                format_ident!("__{}n{}", prefix, k),
+            );
+            prelude.push(quote!(let (#r, #o, #l) = (#rows, #off, #n);));
+            slices.push(quote!(&#buf[__j * #r + #o..__j * #r + #o + #l]));
+        }
+        (slices, total)
+    }
+
+    /// `sum`, `mean` or `var` of each example's vector, into its slot.
+    fn reduction(&self, node: NodeId, red: Reduction, arg: NodeId) -> TokenStream {
+        let cf = &self.cf;
+        let mut prelude = Vec::new();
+        let (parts, _) = self.part_slices(arg, "a", &mut prelude);
+        let (dst, dst_rows, dst_off) = self.buffer(self.p.loc[node].as_ref(), node);
+        let f = match red {
+            Reduction::Sum => quote!(reduce_sum),
+            Reduction::Mean => quote!(reduce_mean),
+            Reduction::Var => quote!(reduce_var),
+        };
+        quote! {
+            {
+                #(#prelude)*
+                let (__rd, __od) = (#dst_rows, #dst_off);
+                for __j in 0..__m {
+                    let __v = #cf::kernel::#f(&[#(#parts),*]);
+                    #dst[__j * __rd + __od] = __v;
+                }
+            }
+        }
     }
 
     fn softmax(&self, node: NodeId) -> TokenStream {
@@ -924,6 +1084,13 @@ impl Gen<'_> {
             Op::Binary(..) | Op::Neg(_) | Op::Func(..) if self.p.level[node] == level => {
                 let v = self.value_var(node);
                 quote!(#v)
+            }
+            Op::Broadcast(x, _) => {
+                // One number per example: read once per column (see `windows`).
+                let (slice, rows, off) = self.buffer(self.p.loc[*x].as_ref(), *x);
+                let (r, o) = (format_ident!("__r{}", x), format_ident!("__f{}", x));
+                prelude.push(quote!(let (#r, #o) = (#rows, #off);));
+                quote!(#slice[__j * #r + #o])
             }
             _ => {
                 let (slice, rows, off) = self.buffer(self.p.loc[node].as_ref(), node);

@@ -26,13 +26,15 @@ pub enum Func {
     Log,
     /// Keras's `clip(0.2 x + 0.5, 0, 1)`
     HardSigmoid,
+    /// `√x`
+    Sqrt,
     /// Activation `k` of the cell, chosen at run time (`activation act = tanh;`).
     Dyn(usize),
 }
 
 impl Func {
     /// Every element-wise function, with its name in the equations.
-    pub const ALL: [(&'static str, Func); 7] = [
+    pub const ALL: [(&'static str, Func); 8] = [
         ("sigmoid", Func::Sigmoid),
         ("tanh", Func::Tanh),
         ("relu", Func::Relu),
@@ -40,6 +42,7 @@ impl Func {
         ("exp", Func::Exp),
         ("log", Func::Log),
         ("hard_sigmoid", Func::HardSigmoid),
+        ("sqrt", Func::Sqrt),
     ];
 
     /// The function's name in the equations.
@@ -60,6 +63,7 @@ impl Func {
             Func::Exp => x.exp(),
             Func::Log => x.ln(),
             Func::HardSigmoid => (0.2 * x + 0.5).clamp(0.0, 1.0),
+            Func::Sqrt => x.sqrt(),
             Func::Dyn(_) => return None,
         })
     }
@@ -100,6 +104,35 @@ impl Bin {
     }
 }
 
+/// A reduction over the vector of each example, to one number per example.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reduction {
+    /// `Σ v`
+    Sum,
+    /// `Σ v / n`
+    Mean,
+    /// The population variance `Σ (v − mean(v))² / n`, as layer normalisation uses.
+    Var,
+}
+
+impl Reduction {
+    /// Every reduction, with its name in the equations.
+    pub const ALL: [(&'static str, Reduction); 3] = [
+        ("sum", Reduction::Sum),
+        ("mean", Reduction::Mean),
+        ("var", Reduction::Var),
+    ];
+
+    /// The reduction's name in the equations.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reduction::Sum => "sum",
+            Reduction::Mean => "mean",
+            Reduction::Var => "var",
+        }
+    }
+}
+
 // ANCHOR: op
 /// What a node computes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -124,6 +157,15 @@ pub enum Op {
     Func(Func, NodeId),
     /// Softmax over the vector, per example.
     Softmax(NodeId),
+    /// A reduction of a vector (or of a stack of vectors, as one vector) to
+    /// one number per example.
+    Reduce(Reduction, NodeId),
+    /// A number per example repeated along a vector of this length (inserted
+    /// where such a number meets a vector).
+    Broadcast(NodeId, Affine),
+    /// Random mask `k` (`mask d: [n] = dropout(0.25);`): drawn by the runtime
+    /// in training, its expectation in inference; no gradient flows into it.
+    Mask(usize),
 }
 // ANCHOR_END: op
 
@@ -131,8 +173,13 @@ impl Op {
     /// The nodes this node reads.
     pub fn args(&self) -> Vec<NodeId> {
         match self {
-            Op::Input | Op::State(_) | Op::Param(_) | Op::Const(_) => Vec::new(),
-            Op::MatMul(_, x) | Op::Neg(x) | Op::Func(_, x) | Op::Softmax(x) => vec![*x],
+            Op::Input | Op::State(_) | Op::Param(_) | Op::Const(_) | Op::Mask(_) => Vec::new(),
+            Op::MatMul(_, x)
+            | Op::Neg(x)
+            | Op::Func(_, x)
+            | Op::Softmax(x)
+            | Op::Reduce(_, x)
+            | Op::Broadcast(x, _) => vec![*x],
             Op::Stack(items) => items.clone(),
             Op::Binary(_, a, b) => vec![*a, *b],
         }
@@ -203,6 +250,57 @@ impl Init {
     ];
 }
 
+/// How a random mask is drawn in training.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum MaskLaw {
+    /// Variational dropout (Gal and Ghahramani, 2016): one mask per example
+    /// for the whole sequence, each element 0 with probability `p` and
+    /// `1 / (1 − p)` otherwise; its expectation is 1.
+    Dropout(f64),
+    /// Zoneout (Krueger et al., 2017): a new mask at every step, each element
+    /// 1 with probability `p` (keep the previous value) and 0 otherwise; its
+    /// expectation is `p`.
+    Zoneout(f64),
+    /// DropConnect (Wan et al., 2013) on a weight matrix: one mask for the
+    /// whole batch and sequence, each element 0 with probability `p` and
+    /// `1 / (1 − p)` otherwise; its expectation is 1.
+    DropConnect(f64),
+}
+
+impl MaskLaw {
+    /// The laws by name.
+    pub const NAMES: [&'static str; 3] = ["dropout", "zoneout", "dropconnect"];
+
+    /// The law's name in the declaration.
+    pub fn name(self) -> &'static str {
+        match self {
+            MaskLaw::Dropout(_) => "dropout",
+            MaskLaw::Zoneout(_) => "zoneout",
+            MaskLaw::DropConnect(_) => "dropconnect",
+        }
+    }
+
+    /// The rate `p` declared.
+    pub fn rate(self) -> f64 {
+        match self {
+            MaskLaw::Dropout(p) | MaskLaw::Zoneout(p) | MaskLaw::DropConnect(p) => p,
+        }
+    }
+}
+
+/// A declared random mask.
+#[derive(Clone, Debug)]
+pub struct MaskDecl {
+    /// The name as declared.
+    pub name: Ident,
+    /// A vector for dropout and zoneout, the masked parameter's shape for DropConnect.
+    pub shape: Shape,
+    /// How it is drawn.
+    pub law: MaskLaw,
+    /// For DropConnect, the parameter it masks.
+    pub param: Option<usize>,
+}
+
 /// A statement, kept for the docs of the generated code.
 #[derive(Clone, Debug)]
 pub struct Equation {
@@ -249,6 +347,8 @@ pub struct Graph {
     pub outputs: Vec<Output>,
     /// The run-time activations: name and default function.
     pub activations: Vec<(Ident, Func)>,
+    /// The random masks, in declaration order.
+    pub masks: Vec<MaskDecl>,
     /// The statements as written.
     pub equations: Vec<Equation>,
     /// The name a statement gave each node, if any (the first one).
@@ -263,9 +363,33 @@ impl Graph {
         self.dims.iter().map(ToString::to_string).collect()
     }
 
-    /// The length of a vector node (scalars have none).
+    /// The rows per example of a node's value: a vector's length, 1 for a
+    /// number per example (literals have none).
     pub fn len_of(&self, node: NodeId) -> Option<&Affine> {
-        self.nodes[node].shape.vector_len()
+        static ONE: Affine = Affine {
+            terms: std::collections::BTreeMap::new(),
+            constant: 1,
+        };
+        match &self.nodes[node].shape {
+            Shape::PerExample => Some(&ONE),
+            s => s.vector_len(),
+        }
+    }
+
+    /// Whether a node holds one number per example.
+    pub fn per_example(&self, node: NodeId) -> bool {
+        self.nodes[node].shape == Shape::PerExample
+    }
+
+    /// The DropConnect mask of each parameter, if it has one.
+    pub fn param_masks(&self) -> Vec<Option<usize>> {
+        let mut out = vec![None; self.params.len()];
+        for (k, m) in self.masks.iter().enumerate() {
+            if let Some(p) = m.param {
+                out[p] = Some(k);
+            }
+        }
+        out
     }
 
     /// The roots of the step: next states, then outputs.
@@ -274,6 +398,20 @@ impl Graph {
             .iter()
             .copied()
             .chain(self.outputs.iter().map(|o| o.node))
+    }
+
+    /// Which nodes have a gradient: those that depend on the input, a state
+    /// or a parameter (not only on numbers and masks).
+    pub fn differentiable(&self) -> Vec<bool> {
+        let mut grad = vec![false; self.nodes.len()];
+        for (id, node) in self.nodes.iter().enumerate() {
+            grad[id] = match &node.op {
+                Op::Input | Op::State(_) | Op::Param(_) | Op::MatMul(..) => true,
+                Op::Const(_) | Op::Mask(_) => false,
+                op => op.args().iter().any(|a| grad[*a]),
+            };
+        }
+        grad
     }
 
     /// Which nodes the roots depend on.

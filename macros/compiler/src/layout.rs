@@ -172,7 +172,7 @@ impl LayoutCx<'_, '_> {
                 let shape = match &self.cell.params[index].shape {
                     Shape::Vector(n) => BlockShape::Vector(n.clone()),
                     Shape::Matrix(r, c) => BlockShape::Matrix(r.clone(), c.clone()),
-                    Shape::Scalar => {
+                    Shape::Scalar | Shape::PerExample => {
                         self.ok = false;
                         return None;
                     }

@@ -6,7 +6,9 @@ use crate::ast::{
     AffineAst, BinOp, Binding, CellDecl, Expr, Item, LayoutDecl, ShapeAst, Stmt, StmtKind,
 };
 use crate::ctxt::Ctxt;
-use crate::graph::{Bin, Decl, Equation, Func, Graph, Init, Node, NodeId, Op, Output};
+use crate::graph::{
+    Bin, Decl, Equation, Func, Graph, Init, MaskDecl, MaskLaw, Node, NodeId, Op, Output, Reduction,
+};
 use crate::layout::{CellNames, lower_layouts};
 use crate::shape::{Affine, Shape};
 use proc_macro2::Span;
@@ -24,6 +26,8 @@ enum Name {
     Value(NodeId),
     /// A run-time activation.
     Activation(usize),
+    /// A random mask.
+    Mask(usize),
 }
 
 struct Lowerer<'c> {
@@ -40,6 +44,13 @@ struct Lowerer<'c> {
     state_now: Vec<(NodeId, Option<Span>)>,
     param_used: Vec<bool>,
     activations: Vec<(Ident, Func)>,
+    masks: Vec<MaskDecl>,
+    mask_used: Vec<bool>,
+    /// Whether each mask's declaration was valid.
+    mask_ok: Vec<bool>,
+    /// For each parameter used on the left of `@`: the DropConnect mask of
+    /// its first use (`Some(None)` for none) and where that use is.
+    param_product: Vec<Option<(Option<usize>, Span)>>,
     /// Whether each node depends on the input or a state.
     varies: Vec<bool>,
     /// Whether each parameter's shape was valid.
@@ -70,6 +81,10 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         state_now: Vec::new(),
         param_used: Vec::new(),
         activations: Vec::new(),
+        masks: Vec::new(),
+        mask_used: Vec::new(),
+        mask_ok: Vec::new(),
+        param_product: Vec::new(),
         param_ok: Vec::new(),
         varies: Vec::new(),
         lenient,
@@ -103,6 +118,7 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
             Name::Param(_) => return None,
             Name::Value(_) => "a value of the equations",
             Name::Activation(_) => "an activation",
+            Name::Mask(_) => "a mask",
         })
     };
     let cell_names = CellNames {
@@ -130,6 +146,7 @@ pub fn lower(decl: CellDecl, cx: &mut Ctxt) -> Option<Graph> {
         next_states,
         outputs: lw.outputs,
         activations: lw.activations,
+        masks: lw.masks,
         equations: lw.equations,
         labels,
         layouts,
@@ -179,6 +196,11 @@ impl Lowerer<'_> {
                 Item::Param(bindings) => {
                     for b in bindings {
                         self.declare_param(b);
+                    }
+                }
+                Item::Mask(bindings) => {
+                    for b in bindings {
+                        self.declare_mask(b);
                     }
                 }
                 Item::Activation(pairs) => self.declare_activations(pairs),
@@ -244,6 +266,89 @@ impl Lowerer<'_> {
                 init,
             });
             self.param_used.push(false);
+            self.param_product.push(None);
+        }
+    }
+
+    /// Declares a random mask: its shape and its law, checked together.
+    fn declare_mask(&mut self, b: &Binding) {
+        let shape = self.shape(&b.shape);
+        let law = self.mask_law(b, shape.as_ref());
+        let index = self.masks.len();
+        if self.define(&b.name, Name::Mask(index)) {
+            // A mask with a bad declaration is still declared, so that its
+            // uses are not reported as unknown names.
+            self.mask_ok.push(shape.is_some() && law.is_some());
+            self.masks.push(MaskDecl {
+                name: b.name.clone(),
+                shape: shape.unwrap_or(Shape::Scalar),
+                law: law.unwrap_or(MaskLaw::Dropout(0.0)),
+                param: None,
+            });
+            self.mask_used.push(false);
+        }
+    }
+
+    /// The law of a mask, `= dropout(p)`, `= zoneout(p)` or `= dropconnect(p)`,
+    /// with its rate in `[0, 1)` and a shape that fits it.
+    fn mask_law(&mut self, b: &Binding, shape: Option<&Shape>) -> Option<MaskLaw> {
+        let Some(ast) = &b.init else {
+            let msg = format!(
+                "mask `{}` needs a law: `= dropout(p)`, `= zoneout(p)` or `= dropconnect(p)`",
+                b.name
+            );
+            self.cx.error(b.name.span(), msg);
+            return None;
+        };
+        let name = ast.name.to_string();
+        if !MaskLaw::NAMES.contains(&name.as_str()) {
+            let msg = format!(
+                "unknown mask law `{name}`; the laws are {}",
+                quote_list(&MaskLaw::NAMES)
+            );
+            self.cx.error(ast.name.span(), msg);
+            return None;
+        }
+        let [p] = ast.args[..] else {
+            let msg = format!(
+                "`{name}` takes one argument, the rate, found {}",
+                ast.args.len()
+            );
+            self.cx.error(ast.name.span(), msg);
+            return None;
+        };
+        if !(0.0..1.0).contains(&p) {
+            let msg = format!("the rate of `{name}` must be in [0, 1), found {p}");
+            self.cx.error(ast.name.span(), msg);
+            return None;
+        }
+        let law = match name.as_str() {
+            "dropout" => MaskLaw::Dropout(p),
+            "zoneout" => MaskLaw::Zoneout(p),
+            _ => MaskLaw::DropConnect(p),
+        };
+        let dims = &self.dim_names;
+        match (law, shape?) {
+            (MaskLaw::DropConnect(_), Shape::Matrix(..)) => Some(law),
+            (MaskLaw::DropConnect(_), s) => {
+                let msg = format!(
+                    "`dropconnect` masks a weight matrix, and `{}` is the vector {}; a vector is masked with `dropout` or `zoneout`",
+                    b.name,
+                    s.display(dims)
+                );
+                self.cx.error(b.shape.span, msg);
+                None
+            }
+            (_, s @ Shape::Matrix(..)) => {
+                let msg = format!(
+                    "`{name}` draws a vector mask, and `{}` is the matrix {}; a weight matrix is masked with `dropconnect`",
+                    b.name,
+                    s.display(dims)
+                );
+                self.cx.error(b.shape.span, msg);
+                None
+            }
+            _ => Some(law),
         }
     }
 
@@ -508,10 +613,10 @@ impl Lowerer<'_> {
             self.names.insert(name.to_string(), Name::Value(usize::MAX));
             return;
         };
-        if let Shape::Scalar = self.nodes[v].shape {
+        if let Shape::Scalar | Shape::PerExample = self.nodes[v].shape {
             let msg = format!(
-                "output `{name}` must be a vector, found the number `{}`",
-                self.nodes[v].text
+                "output `{name}` must be a vector, found {}",
+                self.what_is(v)
             );
             self.cx.error(self.nodes[v].span, msg);
         }
@@ -544,6 +649,15 @@ impl Lowerer<'_> {
                 );
             }
         }
+        for (k, used) in self.mask_used.iter().enumerate() {
+            if !used {
+                let name = &self.masks[k].name;
+                self.cx.error(
+                    name.span(),
+                    format!("mask `{name}` is declared but never used"),
+                );
+            }
+        }
     }
 
     /// Lowers an expression in value position (anything but the right of `@`).
@@ -571,6 +685,10 @@ impl Lowerer<'_> {
             }
             Expr::Call(func, args) => self.call(func, args, e),
             Expr::Binary(BinOp::MatMul, span, l, r) => self.matmul(l, r, *span, e),
+            Expr::Binary(BinOp::Mul, span, l, r) if self.is_unparenthesised_dropconnect(l, r) => {
+                self.unparenthesised_dropconnect(l, r, *span, e);
+                None
+            }
             Expr::Binary(op, span, l, r) => self.binary(*op, l, r, *span, e),
             Expr::Stack(items, span) => self.stack(items, *span, e),
         }
@@ -605,7 +723,28 @@ impl Lowerer<'_> {
             Name::State(k) => Some(self.state_now[k].0),
             Name::Value(v) => (v != usize::MAX).then_some(v),
             Name::Param(k) => self.vector_param(k, id),
+            Name::Mask(k) => self.vector_mask(k, id),
         }
+    }
+
+    fn vector_mask(&mut self, k: usize, id: &Ident) -> Option<NodeId> {
+        self.mask_used[k] = true;
+        if !self.mask_ok[k] {
+            return None;
+        }
+        let shape = self.masks[k].shape.clone();
+        if let Shape::Matrix(..) = shape {
+            let msg = format!(
+                "`{id}` is a DropConnect mask ({}); it can only multiply its weight on the left of `@`, as in `({} * {id}) @ h`",
+                shape.display(&self.dim_names),
+                self.masks[k]
+                    .param
+                    .map_or("w".to_string(), |p| self.params[p].name.to_string())
+            );
+            self.cx.error(id.span(), msg);
+            return None;
+        }
+        Some(self.intern(Op::Mask(k), shape, id.span(), id.to_string()))
     }
 
     fn vector_param(&mut self, k: usize, id: &Ident) -> Option<NodeId> {
@@ -661,9 +800,15 @@ impl Lowerer<'_> {
             _ => None,
         };
         let known = dynamic.or_else(|| Func::ALL.iter().find(|(n, _)| *n == name).map(|(_, f)| *f));
+        if known.is_none()
+            && let Some(&(_, red)) = Reduction::ALL.iter().find(|(n, _)| *n == name)
+        {
+            return self.reduce(red, func, args, e);
+        }
         if known.is_none() && name != "softmax" {
             let mut all: Vec<&str> = Func::ALL.iter().map(|(n, _)| *n).collect();
             all.push("softmax");
+            all.extend(Reduction::ALL.iter().map(|(n, _)| *n));
             let msg = format!(
                 "unknown function `{name}`; the functions are {}",
                 quote_list(&all)
@@ -706,15 +851,74 @@ impl Lowerer<'_> {
 
     fn softmax(&mut self, x: NodeId, func: &Ident, e: &Expr) -> Option<NodeId> {
         let shape = self.nodes[x].shape.clone();
-        if shape == Shape::Scalar {
-            let msg = format!(
-                "`softmax` needs a vector, found the number `{}`",
-                self.nodes[x].text
-            );
+        if !matches!(shape, Shape::Vector(_)) {
+            let msg = format!("`softmax` needs a vector, found {}", self.what_is(x));
             self.cx.error(func.span(), msg);
             return None;
         }
         Some(self.intern(Op::Softmax(x), shape, func.span(), e.to_string()))
+    }
+
+    /// `sum(v)`, `mean(v)` or `var(v)`: one number per example, from a
+    /// vector or a stack of vectors (reduced as one vector), every part of
+    /// which depends on the input or a state.
+    fn reduce(&mut self, red: Reduction, func: &Ident, args: &[Expr], e: &Expr) -> Option<NodeId> {
+        let name = red.name();
+        let [arg] = args else {
+            let msg = format!("`{name}` takes one argument, found {}", args.len());
+            self.cx.error(func.span(), msg);
+            for a in args {
+                self.expr_any(a);
+            }
+            return None;
+        };
+        let x = self.expr_any(arg)?;
+        if !matches!(self.nodes[x].shape, Shape::Vector(_)) {
+            let msg = format!("`{name}` needs a vector, found {}", self.what_is(x));
+            self.cx.error(func.span(), msg);
+            return None;
+        }
+        let parts = match &self.nodes[x].op {
+            Op::Stack(items) => items.clone(),
+            _ => vec![x],
+        };
+        if let Some(&bad) = parts.iter().find(|p| !self.depends_on_step(**p)) {
+            let msg = if let Op::Mask(_) = self.nodes[bad].op {
+                format!(
+                    "`{0}` is a mask, and a mask alone cannot be reduced: apply it to a value, e.g. `{name}(h * {0})`",
+                    self.nodes[bad].text
+                )
+            } else if parts.len() == 1 {
+                format!(
+                    "`{name}({})` does not depend on the input or a state",
+                    self.nodes[bad].text
+                )
+            } else {
+                format!(
+                    "`{}` does not depend on the input or a state; every part of what `{name}` reduces must",
+                    self.nodes[bad].text
+                )
+            };
+            self.cx.error(arg.span(), msg);
+            return None;
+        }
+        Some(self.intern(
+            Op::Reduce(red, x),
+            Shape::PerExample,
+            func.span(),
+            e.to_string(),
+        ))
+    }
+
+    /// A node described for a message: "the number `2`", "`mean(h)`, a
+    /// number per example", "`h`".
+    fn what_is(&self, node: NodeId) -> String {
+        let text = &self.nodes[node].text;
+        match self.nodes[node].shape {
+            Shape::Scalar => format!("the number `{text}`"),
+            Shape::PerExample => format!("`{text}`, a number per example"),
+            _ => format!("`{text}`"),
+        }
     }
 
     fn binary(&mut self, op: BinOp, l: &Expr, r: &Expr, span: Span, e: &Expr) -> Option<NodeId> {
@@ -730,8 +934,20 @@ impl Lowerer<'_> {
         if let (Some(x), Some(y)) = (self.nodes[a].op.constant(), self.nodes[b].op.constant()) {
             return Some(self.constant(bin.eval(x, y), span));
         }
-        let shape = match (&self.nodes[a].shape, &self.nodes[b].shape) {
+        let (mut a, mut b) = (a, b);
+        let shapes = (self.nodes[a].shape.clone(), self.nodes[b].shape.clone());
+        let shape = match (&shapes.0, &shapes.1) {
             (Shape::Scalar, s) | (s, Shape::Scalar) => s.clone(),
+            (Shape::PerExample, Shape::Vector(n)) => {
+                let n = n.clone();
+                a = self.broadcast(a, &n);
+                Shape::Vector(n)
+            }
+            (Shape::Vector(n), Shape::PerExample) => {
+                let n = n.clone();
+                b = self.broadcast(b, &n);
+                Shape::Vector(n)
+            }
             (sa, sb) if sa == sb => sa.clone(),
             (sa, sb) => {
                 let msg = format!(
@@ -749,14 +965,25 @@ impl Lowerer<'_> {
         Some(self.intern(Op::Binary(bin, a, b), shape, span, e.to_string()))
     }
 
+    /// A number per example repeated along a vector of length `n`.
+    fn broadcast(&mut self, node: NodeId, n: &Affine) -> NodeId {
+        let (span, text) = (self.nodes[node].span, self.nodes[node].text.clone());
+        self.intern(
+            Op::Broadcast(node, n.clone()),
+            Shape::Vector(n.clone()),
+            span,
+            text,
+        )
+    }
+
     fn matmul(&mut self, l: &Expr, r: &Expr, span: Span, e: &Expr) -> Option<NodeId> {
         let weight = self.matrix_operand(l);
         let x = self.expr_any(r);
         let ((k, rows, cols), x) = (weight?, x?);
         let Shape::Vector(len) = self.nodes[x].shape.clone() else {
             let msg = format!(
-                "the right operand of `@` must be a vector, found the number `{}`",
-                self.nodes[x].text
+                "the right operand of `@` must be a vector, found {}",
+                self.what_is(x)
             );
             self.cx.error(r.span(), msg);
             return None;
@@ -779,18 +1006,93 @@ impl Lowerer<'_> {
             _ => vec![x],
         };
         if let Some(&bad) = parts.iter().find(|p| !self.depends_on_step(**p)) {
-            let msg = format!(
-                "`{}` does not depend on the input or a state; the right operand of `@` must, part by part",
-                self.nodes[bad].text
-            );
+            let msg = if let Op::Mask(_) = self.nodes[bad].op {
+                format!(
+                    "`{0}` is a mask, and a mask alone cannot be multiplied by a weight: apply it to a value, e.g. `w @ (h * {0})`",
+                    self.nodes[bad].text
+                )
+            } else {
+                format!(
+                    "`{}` does not depend on the input or a state; the right operand of `@` must, part by part",
+                    self.nodes[bad].text
+                )
+            };
             self.cx.error(r.span(), msg);
             return None;
         }
         Some(self.intern(Op::MatMul(k, x), Shape::Vector(rows), span, e.to_string()))
     }
 
-    /// The left of `@`: a matrix parameter, with its rows and columns.
+    /// The left of `@`: a matrix parameter, or one times its DropConnect
+    /// mask (`(w * m) @ h`), with its rows and columns.
     fn matrix_operand(&mut self, l: &Expr) -> Option<(usize, Affine, Affine)> {
+        if let Expr::Binary(BinOp::Mul, _, a, b) = l
+            && let Some((w, m)) = self.weight_and_mask(a, b)
+        {
+            if let Some(Name::Mask(mk)) = self.names.get(&m.to_string()).copied() {
+                self.mask_used[mk] = true;
+            }
+            let (k, rows, cols) = self.plain_weight(w)?;
+            let mask = self.dropconnect(k, m)?;
+            self.record_product(k, Some(mask), l.span());
+            return Some((k, rows, cols));
+        }
+        let (k, rows, cols) = self.plain_weight(l)?;
+        self.record_product(k, None, l.span());
+        Some((k, rows, cols))
+    }
+
+    /// Whether `l * r` is `w * m @ h` with `m` a DropConnect mask: a
+    /// weight and its mask written without the parentheses they need.
+    fn is_unparenthesised_dropconnect(&self, l: &Expr, r: &Expr) -> bool {
+        let (Expr::Name(w), Expr::Binary(BinOp::MatMul, _, m, _)) = (l, r) else {
+            return false;
+        };
+        let Expr::Name(m) = &**m else { return false };
+        matches!(self.names.get(&w.to_string()), Some(Name::Param(_)))
+            && matches!(
+                self.names.get(&m.to_string()),
+                Some(Name::Mask(k)) if matches!(self.masks[*k].law, MaskLaw::DropConnect(_))
+            )
+    }
+
+    /// Reports `w * m @ h`, which is `w * (m @ h)`, with the parentheses it
+    /// needs; the weight and the mask count as used.
+    fn unparenthesised_dropconnect(&mut self, w: &Expr, r: &Expr, span: Span, e: &Expr) {
+        let Expr::Binary(_, _, m, h) = r else { return };
+        for name in [w, &**m] {
+            if let Expr::Name(id) = name {
+                match self.names.get(&id.to_string()).copied() {
+                    Some(Name::Param(k)) => self.param_used[k] = true,
+                    Some(Name::Mask(k)) => self.mask_used[k] = true,
+                    _ => {}
+                }
+            }
+        }
+        let msg = format!(
+            "`{e}` multiplies `{w}` by `{r}`, as `@` binds tighter than `*`; a weight times its DropConnect mask needs parentheses: `({w} * {m}) @ {h}`"
+        );
+        self.cx.error(span, msg);
+    }
+
+    /// In `a * b`, the weight and the mask, when one side names a mask and
+    /// the other does not.
+    fn weight_and_mask<'e>(&self, a: &'e Expr, b: &'e Expr) -> Option<(&'e Expr, &'e Ident)> {
+        let mask = |e: &'e Expr| match e {
+            Expr::Name(id) if matches!(self.names.get(&id.to_string()), Some(Name::Mask(_))) => {
+                Some(id)
+            }
+            _ => None,
+        };
+        match (mask(a), mask(b)) {
+            (None, Some(m)) => Some((a, m)),
+            (Some(m), None) => Some((b, m)),
+            _ => None,
+        }
+    }
+
+    /// A matrix parameter written as a bare name.
+    fn plain_weight(&mut self, l: &Expr) -> Option<(usize, Affine, Affine)> {
         let found = if let Expr::Name(id) = l {
             match self.names.get(&id.to_string()).copied() {
                 Some(Name::Param(k)) => {
@@ -804,6 +1106,20 @@ impl Lowerer<'_> {
                         ),
                     }
                 }
+                Some(Name::Mask(k)) => {
+                    self.mask_used[k] = true;
+                    let msg = match self.masks[k].law {
+                        MaskLaw::DropConnect(_) => format!(
+                            "`{id}` is a DropConnect mask, not a weight; multiply its weight by it in parentheses, `(w * {id}) @ h`, as `@` binds tighter than `*`"
+                        ),
+                        law => format!(
+                            "`{id}` is a `{}` mask, not a weight; the left operand of `@` must be a matrix parameter",
+                            law.name()
+                        ),
+                    };
+                    self.cx.error(id.span(), msg);
+                    return None;
+                }
                 None => {
                     self.name(id);
                     return None;
@@ -814,9 +1130,75 @@ impl Lowerer<'_> {
             self.expr_any(l);
             format!("`{l}`")
         };
-        let msg = format!("the left operand of `@` must be a matrix parameter, found {found}");
+        let msg = format!(
+            "the left operand of `@` must be a matrix parameter (or one times its `dropconnect` mask), found {found}"
+        );
         self.cx.error(l.span(), msg);
         None
+    }
+
+    /// Checks that mask `m` can mask weight `k` and binds it to it.
+    fn dropconnect(&mut self, k: usize, m: &Ident) -> Option<usize> {
+        let Some(Name::Mask(mk)) = self.names.get(&m.to_string()).copied() else {
+            return None;
+        };
+        self.mask_used[mk] = true;
+        if !self.mask_ok[mk] {
+            return None;
+        }
+        let (w, dims) = (&self.params[k].name, &self.dim_names);
+        let mask = &self.masks[mk];
+        let msg = if !matches!(mask.law, MaskLaw::DropConnect(_)) {
+            format!(
+                "`{m}` is a `{}` mask; only a `dropconnect` mask multiplies a weight on the left of `@`",
+                mask.law.name()
+            )
+        } else if mask.shape != self.params[k].shape {
+            format!(
+                "cannot mask `{w}` ({}) with `{m}` ({}): the shapes differ",
+                self.params[k].shape.display(dims),
+                mask.shape.display(dims)
+            )
+        } else if let Some(other) = mask.param.filter(|p| *p != k) {
+            format!(
+                "`{m}` already masks `{}`; a DropConnect mask masks one weight, so declare one per weight",
+                self.params[other].name
+            )
+        } else {
+            self.masks[mk].param = Some(k);
+            return Some(mk);
+        };
+        self.cx.error(m.span(), msg);
+        None
+    }
+
+    /// Records that weight `k` is used in a product with DropConnect mask
+    /// `mask`; a weight is masked by the same mask in all its products.
+    fn record_product(&mut self, k: usize, mask: Option<usize>, span: Span) {
+        let Some((first, _)) = self.param_product[k] else {
+            self.param_product[k] = Some((mask, span));
+            return;
+        };
+        let w = &self.params[k].name;
+        let name = |m: usize| self.masks[m].name.to_string();
+        let msg = match (first, mask) {
+            (a, b) if a == b => return,
+            (None, Some(m)) => format!(
+                "`{w}` is masked by `{}` here but not in an earlier product; a weight with a DropConnect mask is masked in every product",
+                name(m)
+            ),
+            (Some(m), None) => format!(
+                "`{w}` is used here without its DropConnect mask `{}`; a weight with a DropConnect mask is masked in every product",
+                name(m)
+            ),
+            (Some(a), Some(b)) => format!(
+                "`{w}` is masked by `{}` here and by `{}` in an earlier product; a weight has one DropConnect mask",
+                name(b),
+                name(a)
+            ),
+            (None, None) => return,
+        };
+        self.cx.error(span, msg);
     }
 
     /// The name and shape of a matrix parameter written as a bare name.
@@ -894,7 +1276,7 @@ impl Lowerer<'_> {
         let id = self.nodes.len();
         let varies = match &op {
             Op::Input | Op::State(_) => true,
-            Op::Param(_) | Op::Const(_) => false,
+            Op::Param(_) | Op::Const(_) | Op::Mask(_) => false,
             op => op.args().iter().any(|a| self.varies[*a]),
         };
         self.varies.push(varies);
@@ -929,12 +1311,14 @@ fn describe(name: Name) -> &'static str {
         Name::Param(_) => "a parameter",
         Name::Value(_) => "a value defined by `let` or `output`",
         Name::Activation(_) => "an activation (call it: `act(x)`)",
+        Name::Mask(_) => "a mask",
     }
 }
 
 fn describe_shape(shape: &Shape) -> &'static str {
     match shape {
         Shape::Scalar => "a number",
+        Shape::PerExample => "a number per example",
         Shape::Vector(_) => "a vector",
         Shape::Matrix(..) => "a matrix",
     }

@@ -19,6 +19,7 @@ mod kw {
     syn::custom_keyword!(output);
     syn::custom_keyword!(activation);
     syn::custom_keyword!(layout);
+    syn::custom_keyword!(mask);
 }
 
 /// Parses a whole `cell!` invocation. Errors in statements are collected in
@@ -130,6 +131,9 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     } else if look.peek(kw::param) {
         input.parse::<kw::param>()?;
         Item::Param(parse_bindings(input)?)
+    } else if look.peek(kw::mask) && input.peek2(Ident) {
+        input.parse::<kw::mask>()?;
+        Item::Mask(parse_bindings(input)?)
     } else if look.peek(kw::activation) {
         input.parse::<kw::activation>()?;
         let pairs = input.parse_terminated(
@@ -157,7 +161,7 @@ fn parse_item(input: ParseStream) -> syn::Result<Item> {
     } else if look.peek(Ident) && input.peek2(Ident) {
         let word: Ident = input.parse()?;
         let msg = format!(
-            "unknown declaration `{word}`; a statement starts with `dims`, `input`, `state`, `param`, `activation`, `let`, `output`, `layout` or a state's name"
+            "unknown declaration `{word}`; a statement starts with `dims`, `input`, `state`, `param`, `mask`, `activation`, `let`, `output`, `layout` or a state's name"
         );
         return Err(syn::Error::new(word.span(), msg));
     } else if look.peek(Ident) {

@@ -21,6 +21,8 @@ pub enum Loc {
     Output(usize),
     /// Rows from `offset` of slot `k`.
     Slot(usize, Affine),
+    /// Random mask `k` (of this step, for a mask drawn at every step).
+    Noise(usize),
 }
 
 /// A product `param @ operand` inside a group.
@@ -115,21 +117,25 @@ pub struct Slot {
 /// One element-wise loop: nodes of one level and one length.
 #[derive(Clone, Debug)]
 pub struct Pass {
-    /// The vector length the loop runs over.
+    /// The vector length the loop runs over (1 for numbers per example).
     pub len: Affine,
+    /// Whether its nodes are numbers per example (it runs before the
+    /// vector passes of its level, which read them).
+    pub per_example: bool,
     /// Element-wise nodes computed, in topological order.
     pub nodes: Vec<NodeId>,
     /// Values written out: the node and where.
     pub stores: Vec<(NodeId, Loc)>,
 }
 
-/// Everything that runs at one level: products, softmaxes, then passes.
+/// Everything that runs at one level: products, operations over whole
+/// vectors (softmaxes and reductions), then passes.
 #[derive(Clone, Debug, Default)]
 pub struct Phase {
     /// Product groups that run at this level.
     pub groups: Vec<usize>,
-    /// Softmax nodes that run at this level.
-    pub softmaxes: Vec<NodeId>,
+    /// Softmax and reduction nodes that run at this level.
+    pub vector_ops: Vec<NodeId>,
     /// Element-wise loops of this level.
     pub passes: Vec<Pass>,
 }
@@ -187,6 +193,19 @@ pub fn plan(g: &Graph) -> Plan {
 
 fn is_elementwise(op: &Op) -> bool {
     matches!(op, Op::Binary(..) | Op::Neg(_) | Op::Func(..))
+}
+
+/// Softmax and the reductions: operations over a whole vector per example.
+pub fn is_vector_op(op: &Op) -> bool {
+    matches!(op, Op::Softmax(_) | Op::Reduce(..))
+}
+
+/// The parts of an operand: the items of a stack, or the node itself.
+pub fn parts(g: &Graph, node: NodeId) -> Vec<NodeId> {
+    match &g.nodes[node].op {
+        Op::Stack(items) => items.clone(),
+        _ => vec![node],
+    }
 }
 
 fn group_products(g: &Graph, live: &[bool]) -> Vec<Group> {
@@ -277,7 +296,7 @@ fn levels(g: &Graph, live: &[bool], groups: &mut [Group]) -> Vec<usize> {
                 }
                 l
             }
-            Op::Softmax(x) => level[*x] + 1,
+            Op::Softmax(x) | Op::Reduce(_, x) => level[*x] + 1,
             op => args_max(&op.args()),
         };
     }
@@ -331,7 +350,7 @@ fn storage(g: &Graph, groups: &mut [Group]) -> (Vec<Block>, Vec<ParamView>) {
         let (rows, cols) = match &p.shape {
             Shape::Matrix(r, c) => (r.clone(), c.clone()),
             Shape::Vector(n) => (n.clone(), Affine::constant(1)),
-            Shape::Scalar => (Affine::constant(1), Affine::constant(1)),
+            Shape::Scalar | Shape::PerExample => (Affine::constant(1), Affine::constant(1)),
         };
         views[k] = Some(ParamView {
             block: blocks.len(),
@@ -357,6 +376,7 @@ fn locations(
         match node.op {
             Op::Input => loc[id] = Some(Loc::Input),
             Op::State(k) => loc[id] = Some(Loc::StatePrev(k)),
+            Op::Mask(k) => loc[id] = Some(Loc::Noise(k)),
             _ => {}
         }
     }
@@ -369,7 +389,7 @@ fn locations(
     let root_locs = root_locs(g);
     for (node, l) in &root_locs {
         if loc[*node].is_none()
-            && (is_elementwise(&g.nodes[*node].op) || matches!(g.nodes[*node].op, Op::Softmax(_)))
+            && (is_elementwise(&g.nodes[*node].op) || is_vector_op(&g.nodes[*node].op))
         {
             loc[*node] = Some(l.clone());
         }
@@ -404,7 +424,8 @@ fn root_locs(g: &Graph) -> Vec<(NodeId, Loc)> {
 }
 
 /// Nodes read outside the pass that computes them: operands of products,
-/// arguments of softmax, and values read at a later level.
+/// arguments of softmaxes and reductions, numbers per example broadcast
+/// along vectors, and values read at a later level.
 fn needs_store(g: &Graph, live: &[bool], groups: &[Group], level: &[usize]) -> Vec<bool> {
     let mut need = vec![false; g.nodes.len()];
     for gr in groups {
@@ -417,10 +438,13 @@ fn needs_store(g: &Graph, live: &[bool], groups: &[Group], level: &[usize]) -> V
             continue;
         }
         match &node.op {
-            Op::Softmax(x) => {
-                need[*x] = true;
+            Op::Softmax(x) | Op::Reduce(_, x) => {
+                for p in parts(g, *x) {
+                    need[p] = true;
+                }
                 need[id] = true;
             }
+            Op::Broadcast(x, _) => need[*x] = true,
             op if is_elementwise(op) => {
                 for a in op.args() {
                     if is_elementwise(&g.nodes[a].op) && level[a] != level[id] {
@@ -432,7 +456,7 @@ fn needs_store(g: &Graph, live: &[bool], groups: &[Group], level: &[usize]) -> V
         }
     }
     for (n, node) in need.iter_mut().zip(&g.nodes) {
-        *n &= is_elementwise(&node.op) || matches!(node.op, Op::Softmax(_));
+        *n &= is_elementwise(&node.op) || is_vector_op(&node.op);
     }
     need
 }
@@ -449,16 +473,16 @@ fn phases(
     for (k, gr) in groups.iter().enumerate() {
         phases[gr.level].groups.push(k);
     }
-    let mut passes: BTreeMap<(usize, Affine), Pass> = BTreeMap::new();
+    let mut passes: BTreeMap<PassKey, Pass> = BTreeMap::new();
     for (id, node) in g.nodes.iter().enumerate() {
         if !live[id] {
             continue;
         }
-        if let Op::Softmax(_) = node.op {
-            phases[level[id]].softmaxes.push(id);
+        if is_vector_op(&node.op) {
+            phases[level[id]].vector_ops.push(id);
         }
         if is_elementwise(&node.op) {
-            let pass = pass_for(&mut passes, level[id], g.len_of(id));
+            let pass = pass_for(&mut passes, g, level[id], id);
             pass.nodes.push(id);
             if let Some(l) = &loc[id]
                 && !matches!(l, Loc::Input | Loc::StatePrev(_))
@@ -470,25 +494,38 @@ fn phases(
     // Roots whose value lives elsewhere are copied in the pass of their level.
     for (node, l) in root_locs(g) {
         if loc[node].as_ref() != Some(&l) {
-            pass_for(&mut passes, level[node], g.len_of(node))
+            pass_for(&mut passes, g, level[node], node)
                 .stores
                 .push((node, l));
         }
     }
-    for ((lvl, _), pass) in passes {
+    for ((lvl, ..), pass) in passes {
         phases[lvl].passes.push(pass);
     }
     phases
 }
 
+/// Which pass a node belongs to: its level, then numbers per example before
+/// vectors, then its length.
+pub type PassKey = (usize, bool, Affine);
+
+/// The key of the pass of `node` at `level`.
+pub fn pass_key(g: &Graph, level: usize, node: NodeId) -> PassKey {
+    let len = g.len_of(node).cloned().unwrap_or(Affine::constant(0));
+    (level, !g.per_example(node), len)
+}
+
 fn pass_for<'p>(
-    passes: &'p mut BTreeMap<(usize, Affine), Pass>,
+    passes: &'p mut BTreeMap<PassKey, Pass>,
+    g: &Graph,
     level: usize,
-    len: Option<&Affine>,
+    node: NodeId,
 ) -> &'p mut Pass {
-    let len = len.cloned().unwrap_or(Affine::constant(0));
-    passes.entry((level, len.clone())).or_insert_with(|| Pass {
+    let key = pass_key(g, level, node);
+    let (len, per_example) = (key.2.clone(), !key.1);
+    passes.entry(key).or_insert_with(|| Pass {
         len,
+        per_example,
         nodes: Vec::new(),
         stores: Vec::new(),
     })

@@ -70,6 +70,28 @@ pub fn cell_docs(g: &Graph) -> Vec<String> {
             &dims
         )
     ));
+    if !g.masks.is_empty() {
+        let masks: Vec<String> = g
+            .masks
+            .iter()
+            .map(|m| {
+                let law = format!("{}({})", m.law.name(), m.law.rate());
+                match m.param {
+                    Some(p) => format!(
+                        "`{}` {} `{law}` on `{}`",
+                        m.name,
+                        m.shape.display(&dims),
+                        g.params[p].name
+                    ),
+                    None => format!("`{}` {} `{law}`", m.name, m.shape.display(&dims)),
+                }
+            })
+            .collect();
+        doc.push(format!(
+            " Random masks (drawn in training, their expectations in inference; rates by `with_rate`): {}.",
+            masks.join(", ")
+        ));
+    }
     doc.push(String::new());
     doc.push(" ```text".into());
     for line in equations(g).lines() {

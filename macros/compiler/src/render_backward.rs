@@ -1,7 +1,7 @@
 //! Renders the derived backward equations of a step, as plain text and as
 //! LaTeX, from the same rules the code generator applies.
 
-use crate::graph::{Bin, Func, Graph, NodeId, Op};
+use crate::graph::{Bin, Func, Graph, NodeId, Op, Reduction};
 use crate::shape::Affine;
 use std::collections::BTreeMap;
 
@@ -18,6 +18,8 @@ struct R<'a> {
     g: &'a Graph,
     style: Style,
     dims: Vec<String>,
+    /// Which nodes have a gradient.
+    differentiable: Vec<bool>,
 }
 
 impl R<'_> {
@@ -46,6 +48,8 @@ impl R<'_> {
             Op::Input => self.ident(&self.g.input.name.to_string()),
             Op::Param(k) => self.ident(&self.g.params[*k].name.to_string()),
             Op::Const(bits) => format!("{}", f64::from_bits(*bits)),
+            Op::Mask(k) => self.ident(&self.g.masks[*k].name.to_string()),
+            Op::Broadcast(x, _) => self.value(*x),
             _ => match &self.g.labels[n] {
                 Some(l) => self.ident(l),
                 None => self.paren(&node.text),
@@ -124,6 +128,23 @@ impl R<'_> {
             Style::Latex => format!("\\textstyle\\sum_{{\\text{{batch}}}} {x}"),
         }
     }
+
+    fn sum_vector(&self, x: &str) -> String {
+        match self.style {
+            Style::Plain => format!("Σ_vector ({x})"),
+            Style::Latex => format!("\\textstyle\\sum_{{\\text{{vector}}}} \\left({x}\\right)"),
+        }
+    }
+
+    /// A length, in parentheses when it is a sum.
+    fn count(&self, len: &Affine) -> String {
+        let text = len.display(&self.dims).to_string();
+        if text.contains(' ') {
+            format!("({text})")
+        } else {
+            text
+        }
+    }
 }
 
 /// The backward equations of one step, one target per line, in the order
@@ -133,6 +154,7 @@ pub fn backward_equations(g: &Graph, style: Style) -> String {
         g,
         style,
         dims: g.dim_names(),
+        differentiable: g.differentiable(),
     };
     let live = g.live();
     // Contributions to each adjoint, keyed by target node (or parameter).
@@ -166,7 +188,7 @@ pub fn backward_equations(g: &Graph, style: Style) -> String {
     }
     let x = r.odot();
     for n in (0..g.nodes.len()).rev() {
-        if !live[n] {
+        if !live[n] || !r.differentiable[n] {
             continue;
         }
         let dn = r.grad(n);
@@ -202,6 +224,7 @@ pub fn backward_equations(g: &Graph, style: Style) -> String {
                     Func::HardSigmoid => {
                         format!("0.2 {dn}{x}{}", r.indicator(format!("|{va}| < 2.5")))
                     }
+                    Func::Sqrt => format!("{dn} / (2 {v})"),
                     Func::Dyn(k) => {
                         let name = r.ident(&g.activations[*k].0.to_string());
                         match style {
@@ -221,7 +244,33 @@ pub fn backward_equations(g: &Graph, style: Style) -> String {
                 };
                 contribute(g, &r, *a, t, &mut |tg, tm| push(tg, tm, &mut order));
             }
+            Op::Reduce(red, a) => {
+                let parts = crate::plan::parts(g, *a);
+                let total = parts.iter().fold(Affine::constant(0), |t, p| {
+                    t.add(g.len_of(*p).unwrap_or(&Affine::constant(0)))
+                });
+                let n = r.count(&total);
+                let mean = match style {
+                    Style::Plain => format!("mean({})", r.value(*a)),
+                    Style::Latex => format!("\\operatorname{{mean}}({})", r.value(*a)),
+                };
+                for p in parts {
+                    let vp = r.value(p);
+                    let t = match red {
+                        Reduction::Sum => dn.clone(),
+                        Reduction::Mean => format!("{dn} / {n}"),
+                        Reduction::Var => format!("2 {dn}{x}({vp} − {mean}) / {n}"),
+                    };
+                    let t = if style == Style::Latex {
+                        t.replace('−', "-")
+                    } else {
+                        t
+                    };
+                    contribute(g, &r, p, t, &mut |tg, tm| push(tg, tm, &mut order));
+                }
+            }
             Op::MatMul(w, operand) => {
+                let mask = g.param_masks()[*w].map(|m| r.ident(&g.masks[m].name.to_string()));
                 let wname = r.ident(&g.params[*w].name.to_string());
                 let parts = match &g.nodes[*operand].op {
                     Op::Stack(items) => items.clone(),
@@ -236,12 +285,19 @@ pub fn backward_equations(g: &Graph, style: Style) -> String {
                         Style::Plain => format!("{dn} {}", r.transpose(&r.value(p))),
                         Style::Latex => format!("{dn}\\, {}", r.transpose(&r.value(p))),
                     };
-                    push(
-                        Target::ParamCols(*w, wc.clone()),
-                        r.sum_batch(&outer),
-                        &mut order,
-                    );
-                    let back = format!("{} {dn}", r.transpose(&wc));
+                    let (grad, weight) = match &mask {
+                        // DropConnect: the product used w ⊙ m.
+                        Some(m) => {
+                            let mc = r.columns(m, &col, &len, whole);
+                            (
+                                format!("({}){x}{mc}", r.sum_batch(&outer)),
+                                format!("({wc}{x}{mc})"),
+                            )
+                        }
+                        None => (r.sum_batch(&outer), wc.clone()),
+                    };
+                    push(Target::ParamCols(*w, wc.clone()), grad, &mut order);
+                    let back = format!("{} {dn}", r.transpose(&weight));
                     contribute(g, &r, p, back, &mut |tg, tm| push(tg, tm, &mut order));
                     col = col.add(&len);
                 }
@@ -310,9 +366,12 @@ fn contribute(
     term: String,
     push: &mut dyn FnMut(Target, String),
 ) {
+    if !r.differentiable[arg] {
+        return;
+    }
     match &g.nodes[arg].op {
-        Op::Const(_) => {}
         Op::Param(k) => push(Target::Param(*k), r.sum_batch(&term)),
+        Op::Broadcast(x, _) => push(Target::Node(*x), r.sum_vector(&term)),
         _ => push(Target::Node(arg), term),
     }
 }

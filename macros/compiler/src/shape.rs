@@ -104,6 +104,9 @@ impl fmt::Display for AffineDisplay<'_> {
 pub enum Shape {
     /// A number that broadcasts (a literal).
     Scalar,
+    /// One number per example that broadcasts over vectors (a reduction such
+    /// as `mean(v)`, and values computed from reductions).
+    PerExample,
     /// A vector of the given length (one column per example at run time).
     Vector(Affine),
     /// A matrix parameter: rows, columns.
@@ -115,6 +118,7 @@ impl Shape {
     pub fn display(&self, dims: &[String]) -> String {
         match self {
             Shape::Scalar => "scalar".to_string(),
+            Shape::PerExample => "a number per example".to_string(),
             Shape::Vector(n) => format!("[{}]", n.display(dims)),
             Shape::Matrix(r, c) => format!("[{}, {}]", r.display(dims), c.display(dims)),
         }

@@ -116,3 +116,44 @@ fn all_mistakes_of_a_declaration_are_reported() {
         assert!(joined.contains(needle), "missing {needle:?} in\n{joined}");
     }
 }
+
+#[test]
+fn numbers_per_example_run_before_the_vectors_of_their_level() {
+    let c = compile(quote! {
+        cell N { dims n; input x: [n]; state h: [n]; param w: [n, n];
+                 let z = w @ h + x;
+                 h = (z - mean(z)) / sqrt(var(z) + 1); }
+    })
+    .expect("compiles");
+    let (p, b) = (&c.plan, &c.back);
+    // Level 1: the product and `z`; level 2: both reductions, then
+    // `sqrt(var(z) + 1)` per example, then the vector pass that reads it.
+    assert_eq!(p.phases.len(), 3);
+    let top = &p.phases[2];
+    assert_eq!(top.vector_ops.len(), 2);
+    let per_example: Vec<bool> = top.passes.iter().map(|pass| pass.per_example).collect();
+    assert_eq!(per_example, vec![true, false]);
+    // The backward sums the two broadcasts (of the mean and of the square
+    // root) at that level, between the vector pass and the per-example pass.
+    assert_eq!(b.broadcasts[2].len(), 2);
+    let back: Vec<bool> = b.passes[2].iter().map(|pass| pass.per_example).collect();
+    assert_eq!(back, vec![true, false], "both kinds of backward pass exist");
+}
+
+#[test]
+fn a_misused_mask_is_one_mistake() {
+    for body in [
+        quote!(h = tanh(w @ x + (h * d) @ x);),
+        quote!(h = tanh(w @ x + h * d @ x);),
+        quote!(h = tanh(w @ [d]);),
+        quote!(h = tanh(w @ x) - mean(d);),
+    ] {
+        let m = messages(quote! {
+            cell M { dims n; input x: [n]; state h: [n]; param w: [n, n];
+                     mask d: [n] = dropout(0.5);
+                     #body }
+        });
+        assert_eq!(m.len(), 1, "{body}: {m:?}");
+        assert!(m[0].contains("mask"), "{body}: {m:?}");
+    }
+}

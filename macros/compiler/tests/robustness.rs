@@ -30,9 +30,34 @@ fn lstm() -> TokenStream {
     }
 }
 
+/// A cell with every construct the LSTM lacks: layer normalisation
+/// (reductions of a stack, numbers per example, `sqrt`), dropout, zoneout and
+/// DropConnect masks.
+fn regularised() -> TokenStream {
+    quote! {
+        pub cell Reg {
+            dims n_x, n_h;
+            input x: [n_x];
+            state h: [n_h], c: [n_h];
+            param w: [n_h, n_x], u: [n_h, n_h], v: [n_h, n_h + n_x], g: [n_h] = ones, b: [n_h];
+            mask d: [n_h] = dropout(0.25), z: [n_h] = zoneout(0.1);
+            mask m: [n_h, n_h] = dropconnect(0.5);
+            let s = [w @ x, (u * m) @ h];
+            let n = (w @ x - mean(s)) / sqrt(var(s) + 0.00001);
+            c = z * c + (1 - z) * tanh(g * n + b + sum(c) / 4);
+            h = tanh(v @ [h * d, x]) * c;
+        }
+    }
+}
+
+/// The declarations the mutation tests start from.
+fn declarations() -> [fn() -> TokenStream; 2] {
+    [lstm, regularised]
+}
+
 /// The declaration's tokens with the body's token `k` replaced by `with`.
-fn mutate_body(k: usize, with: Option<TokenTree>) -> TokenStream {
-    let mut outer: Vec<TokenTree> = lstm().into_iter().collect();
+fn mutate_body(decl: fn() -> TokenStream, k: usize, with: Option<TokenTree>) -> TokenStream {
+    let mut outer: Vec<TokenTree> = decl().into_iter().collect();
     let Some(TokenTree::Group(body)) = outer.last().cloned() else {
         unreachable!()
     };
@@ -48,8 +73,8 @@ fn mutate_body(k: usize, with: Option<TokenTree>) -> TokenStream {
     outer.into_iter().collect()
 }
 
-fn body_len() -> usize {
-    let Some(TokenTree::Group(body)) = lstm().into_iter().last() else {
+fn body_len(decl: fn() -> TokenStream) -> usize {
+    let Some(TokenTree::Group(body)) = decl().into_iter().last() else {
         unreachable!()
     };
     body.stream().into_iter().count()
@@ -61,30 +86,45 @@ fn expands_without_panic(tokens: TokenStream) -> String {
 }
 
 #[test]
-fn the_valid_declaration_compiles() {
-    assert!(!expands_without_panic(lstm()).contains("compile_error"));
+fn the_valid_declarations_compile() {
+    for decl in declarations() {
+        let out = expands_without_panic(decl());
+        assert!(!out.contains("compile_error"), "{out}");
+    }
 }
 
 #[test]
 fn dropping_any_token_never_panics() {
-    for k in 0..body_len() {
-        expands_without_panic(mutate_body(k, None));
+    for decl in declarations() {
+        for k in 0..body_len(decl) {
+            expands_without_panic(mutate_body(decl, k, None));
+        }
     }
 }
 
 #[test]
 fn replacing_any_token_never_panics() {
-    let replacements: Vec<TokenTree> = quote!(zz 0 @ ; [] () - 1.5).into_iter().collect();
-    for k in 0..body_len() {
-        for r in &replacements {
-            expands_without_panic(mutate_body(k, Some(r.clone())));
+    let replacements: Vec<TokenTree> = quote!(zz 0 @ ; [] () - 1.5 * mean d m)
+        .into_iter()
+        .collect();
+    for decl in declarations() {
+        for k in 0..body_len(decl) {
+            for r in &replacements {
+                expands_without_panic(mutate_body(decl, k, Some(r.clone())));
+            }
         }
     }
 }
 
 #[test]
 fn every_prefix_never_panics() {
-    let all: Vec<TokenTree> = lstm().into_iter().collect();
+    for decl in declarations() {
+        prefixes_never_panic(decl());
+    }
+}
+
+fn prefixes_never_panic(decl: TokenStream) {
+    let all: Vec<TokenTree> = decl.into_iter().collect();
     for n in 0..all.len() {
         let out = expands_without_panic(all[..n].iter().cloned().collect());
         assert!(

@@ -733,8 +733,15 @@ impl<T: Real, C: Cell<T>> Layer<T> for Recurrent<T, C> {
             (mask, false) => mask.clone(),
             (None, true) => None,
         };
+        // The cell's own random masks (dropout, zoneout, DropConnect) are
+        // drawn in training and are their expectations in inference.
+        let noise = if ctx.training {
+            crate::Noise::Sample(&mut *ctx.rng)
+        } else {
+            crate::Noise::Off
+        };
         self.cell
-            .forward_masked_into(&seq, initial, mask.as_ref(), &mut trace)?;
+            .forward_with_into(&seq, initial, mask.as_ref(), noise, &mut trace)?;
         if !self.return_sequences {
             ctx.mask = None;
         }

@@ -4,7 +4,7 @@
 
 use super::Gen;
 use crate::adjoint::{Adj, BackPass};
-use crate::graph::{Bin, Func, NodeId, Op};
+use crate::graph::{Bin, Func, NodeId, Op, Reduction};
 use crate::plan::{Group, Loc};
 use crate::shape::Affine;
 use proc_macro2::TokenStream;
@@ -97,6 +97,8 @@ impl Gen<'_> {
                 b.push(quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);));
             }
         }
+        b.push(self.bind_masks(quote!(__r)));
+        b.push(self.bind_weights(quote!(__r)));
         if !self.b.scratch.is_empty() {
             let vars: Vec<_> = (0..self.b.scratch.len())
                 .map(|k| format_ident!("__sc{}", k))
@@ -204,6 +206,7 @@ impl Gen<'_> {
                     Func::Exp => quote!(#g * #y),
                     Func::Log => quote!(#g / #va),
                     Func::HardSigmoid => quote!(#g * #cf::kernel::hard_sigmoid_slope(#va)),
+                    Func::Sqrt => quote!(#g / (#y + #y)),
                     Func::Dyn(k) => quote!(#g * self.activations[#k].slope(#va, #y)),
                 };
                 out.push(self.add_adjoint(*a, d, level, prelude));
@@ -276,6 +279,88 @@ impl Gen<'_> {
         }
     }
 
+    /// The backward of a softmax or a reduction.
+    fn vector_op_backward(&self, node: NodeId) -> TokenStream {
+        match self.g.nodes[node].op {
+            Op::Reduce(red, arg) => self.reduction_backward(node, red, arg),
+            _ => self.softmax_backward(node),
+        }
+    }
+
+    /// Adds the gradient of each part of a reduction's argument: `g` for a
+    /// sum, `g / n` for a mean, `2 g (v − mean(v)) / n` for a variance.
+    fn reduction_backward(&self, node: NodeId, red: Reduction, arg: NodeId) -> TokenStream {
+        let cf = &self.cf;
+        let Some((gy, gy_rows, gy_off)) = self.adj_buffer(node) else {
+            return quote!();
+        };
+        let mut prelude = Vec::new();
+        let (values, total) = self.part_slices(arg, "a", &mut prelude);
+        let count = self.len(&total);
+        let mut adds = Vec::new();
+        for (k, p) in crate::plan::parts(self.g, arg).into_iter().enumerate() {
+            let Some((ga, ga_rows, ga_off)) = self.adj_buffer(p) else {
+                continue;
+            };
+            let n = self.node_len(p);
+            let (r, o, l) = (
+                format_ident!("__gr{}", k),
+                format_ident!("__go{}", k),
+                format_ident!("__gn{}", k),
+            );
+            prelude.push(quote!(let (#r, #o, #l) = (#ga_rows, #ga_off, #n);));
+            let dst = quote!(&mut #ga[__j * #r + #o..__j * #r + #o + #l]);
+            let value = &values[k];
+            adds.push(match red {
+                Reduction::Sum => quote!(#cf::kernel::add_all(#dst, __gy);),
+                Reduction::Mean => quote!(#cf::kernel::add_all(#dst, __gy / __count);),
+                Reduction::Var => {
+                    quote!(#cf::kernel::var_backward(#value, #dst, __gy, __mean, __count);)
+                }
+            });
+        }
+        let mean = match red {
+            Reduction::Var => quote!(let __mean = #cf::kernel::reduce_mean(&[#(#values),*]);),
+            _ => quote!(),
+        };
+        quote! {
+            {
+                #(#prelude)*
+                let __count = T::cast(#count as f64);
+                let (__rg, __og) = (#gy_rows, #gy_off);
+                for __j in 0..__m {
+                    let __gy = #gy[__j * __rg + __og];
+                    #mean
+                    #(#adds)*
+                }
+            }
+        }
+    }
+
+    /// Sums the adjoint of a broadcast along its vector into the adjoint of
+    /// the number it repeats.
+    fn broadcast_backward(&self, node: NodeId) -> TokenStream {
+        let cf = &self.cf;
+        let Op::Broadcast(x, _) = self.g.nodes[node].op else {
+            return quote!();
+        };
+        let (Some((gb, gb_rows, gb_off)), Some((gx, gx_rows, gx_off))) =
+            (self.adj_buffer(node), self.adj_buffer(x))
+        else {
+            return quote!();
+        };
+        let n = self.node_len(node);
+        quote! {
+            {
+                let (__n, __rb, __ob, __rx, __ox) = (#n, #gb_rows, #gb_off, #gx_rows, #gx_off);
+                for __j in 0..__m {
+                    let __s = #cf::kernel::reduce_sum(&[&#gb[__j * __rb + __ob..__j * __rb + __ob + __n]]);
+                    #gx[__j * __rx + __ox] += __s;
+                }
+            }
+        }
+    }
+
     fn softmax_backward(&self, node: NodeId) -> TokenStream {
         let cf = &self.cf;
         let Op::Softmax(arg) = self.g.nodes[node].op else {
@@ -310,6 +395,7 @@ impl Gen<'_> {
         let cf = &self.cf;
         let dz = format_ident!("__dz{}", k);
         let rows = self.len(&gr.rows);
+        let w = self.weights();
         let mut out = Vec::new();
         for (target_rows, a_block) in self.member_sets(gr) {
             for c in gr.components.iter().filter(|c| !c.hoisted) {
@@ -320,7 +406,7 @@ impl Gen<'_> {
                 out.push(quote! {
                     #cf::kernel::gemm_t(
                         &mut *#buf, #cf::kernel::Block::dense(0, #brows, __m).rows(#boff, #len),
-                        &self.params, #a_block.columns(#col, #len), true,
+                        #w, #a_block.columns(#col, #len), true,
                         &*#dz, #cf::kernel::Block::dense(0, #rows, __m)#target_rows, false,
                         T::one(),
                     );
@@ -334,12 +420,19 @@ impl Gen<'_> {
         let binds = self.backward_binds();
         let mut body = Vec::new();
         for level in (0..self.p.phases.len()).rev() {
-            for pass in self.b.passes.get(level).into_iter().flatten() {
+            let passes = self.b.passes.get(level).into_iter().flatten();
+            for pass in passes.clone().filter(|p| !p.per_example) {
+                body.push(self.back_pass(pass, level));
+            }
+            for &n in self.b.broadcasts.get(level).into_iter().flatten() {
+                body.push(self.broadcast_backward(n));
+            }
+            for pass in passes.filter(|p| p.per_example) {
                 body.push(self.back_pass(pass, level));
             }
             let phase = &self.p.phases[level];
-            for &s in &phase.softmaxes {
-                body.push(self.softmax_backward(s));
+            for &s in &phase.vector_ops {
+                body.push(self.vector_op_backward(s));
             }
             for &k in &phase.groups {
                 body.push(self.group_backward(k, &self.p.groups[k]));
@@ -380,13 +473,14 @@ impl Gen<'_> {
                     quote!(#cf::kernel::Block::dense(0, #rows, __cols).rows(#off, #n)),
                 )
             }
-            None => (quote!(&[]), quote!(#cf::kernel::Block::dense(0, 0, 0))),
+            Some(Loc::Noise(_)) | None => (quote!(&[]), quote!(#cf::kernel::Block::dense(0, 0, 0))),
         }
     }
 
     pub(super) fn backward_finish(&self) -> TokenStream {
         let cf = &self.cf;
         let input_len = self.vec_len(&self.g.input.shape);
+        let w = self.weights();
         let mut out = Vec::new();
         for (k, gr) in self.p.groups.iter().enumerate() {
             let rows = self.len(&gr.rows);
@@ -406,7 +500,7 @@ impl Gen<'_> {
                         out.push(quote! {
                             #cf::kernel::gemm_t(
                                 &mut *__g.input, #cf::kernel::Block::dense(0, #input_len, __cols),
-                                &self.params, #a_block.columns(#col, #len), true,
+                                #w, #a_block.columns(#col, #len), true,
                                 __g.groups[#k].as_slice(), #cf::kernel::Block::dense(0, #rows, __cols)#target_rows, false,
                                 T::one(),
                             );
@@ -418,11 +512,13 @@ impl Gen<'_> {
         if out.is_empty() {
             return quote!();
         }
+        let weights = self.bind_weights(quote!(__r));
         quote! {
             let (__d, __offsets) = (&self.dims, self.offsets);
             let __r = trace.parts_ref();
             let __cols = __r.m * __r.steps;
             let __g = grads.parts();
+            #weights
             #(#out)*
         }
     }

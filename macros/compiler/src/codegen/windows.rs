@@ -10,6 +10,10 @@
 //! knows they do not alias, which it needs to vectorize a loop that writes
 //! some of them (inlined, that knowledge is lost and the loop stays scalar:
 //! twice as slow for an LSTM's backward).
+//!
+//! A read `buf[index]` whose index does not involve `__i` (one number per
+//! example, broadcast along the vector) becomes a scalar `__c0` read once per
+//! column, before the loop, and passed to the loop's function by value.
 
 use proc_macro2::{Delimiter, Group, Ident, Spacing, TokenStream, TokenTree};
 use quote::{format_ident, quote};
@@ -22,9 +26,26 @@ struct Window {
     written: bool,
 }
 
+/// A number read once per column: `var = buffer[index]`.
+struct Scalar {
+    buffer: Ident,
+    index: TokenStream,
+    var: Ident,
+}
+
 #[derive(Default)]
 pub(super) struct Windows {
     windows: Vec<Window>,
+    scalars: Vec<Scalar>,
+}
+
+/// Whether `tokens` mention `__i`, at any depth.
+fn mentions_i(tokens: &TokenStream) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        TokenTree::Ident(i) => i == "__i",
+        TokenTree::Group(g) => mentions_i(&g.stream()),
+        _ => false,
+    })
 }
 
 /// `start` if `tokens` is `start + __i` (or just `__i`, start 0).
@@ -74,6 +95,14 @@ impl Windows {
                     k += 2;
                     continue;
                 }
+                if buffer.to_string().starts_with("__")
+                    && !mentions_i(&g.stream())
+                    && !assigns(&tts[k + 2..])
+                {
+                    out.push(TokenTree::Ident(self.scalar(buffer, g.stream())));
+                    k += 2;
+                    continue;
+                }
             }
             match &tts[k] {
                 TokenTree::Group(g) => {
@@ -108,9 +137,35 @@ impl Windows {
         var
     }
 
+    fn scalar(&mut self, buffer: &Ident, index: TokenStream) -> Ident {
+        let key = index.to_string();
+        if let Some(s) = self
+            .scalars
+            .iter()
+            .find(|s| s.buffer == *buffer && s.index.to_string() == key)
+        {
+            return s.var.clone();
+        }
+        let var = format_ident!("__c{}", self.scalars.len());
+        self.scalars.push(Scalar {
+            buffer: buffer.clone(),
+            index,
+            var: var.clone(),
+        });
+        var
+    }
+
     /// The `let`s that take the windows, for the top of the loop over `__j`.
     pub(super) fn declarations(&self, cf: &TokenStream) -> TokenStream {
-        let mut out = Vec::new();
+        // Scalars first: they read buffers before any is borrowed mutably.
+        let mut out: Vec<TokenStream> = self
+            .scalars
+            .iter()
+            .map(|s| {
+                let (var, buffer, index) = (&s.var, &s.buffer, &s.index);
+                quote!(let #var = #buffer[#index];)
+            })
+            .collect();
         let mut done: Vec<String> = Vec::new();
         for w in &self.windows {
             let name = w.buffer.to_string();
@@ -220,6 +275,11 @@ impl Windows {
         for c in &consts {
             params.push(quote!(#c: T));
             args.push(quote!(#c));
+        }
+        for s in &self.scalars {
+            let var = &s.var;
+            params.push(quote!(#var: T));
+            args.push(quote!(#var));
         }
         if uses_self {
             params.push(quote!(__acts: &[#cf::Activation]));
