@@ -283,12 +283,28 @@ pub fn sqrt<T: Real>(x: T) -> T {
     x.sqrt()
 }
 
+/// `Σ f(v)` over `x`, in eight interleaved partial sums, so that the loop
+/// is not bound by the latency of one chain of additions and vectorizes.
+#[inline]
+fn sum_of<T: Real>(x: &[T], f: impl Fn(T) -> T) -> T {
+    let mut acc = [T::zero(); 8];
+    let chunks = x.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    let tail = rest.iter().fold(T::zero(), |t, &v| t + f(v));
+    let [a0, a1, a2, a3, a4, a5, a6, a7] = acc;
+    ((a0 + a4) + (a1 + a5)) + ((a2 + a6) + (a3 + a7)) + tail
+}
+
 /// The sum of the parts of one example's vector.
 pub fn reduce_sum<T: Real>(parts: &[&[T]]) -> T {
     parts
         .iter()
-        .flat_map(|p| p.iter())
-        .fold(T::zero(), |acc, &v| acc + v)
+        .fold(T::zero(), |acc, p| acc + sum_of(p, |v| v))
 }
 
 /// The mean of the parts of one example's vector, taken as one vector.
@@ -303,10 +319,9 @@ pub fn reduce_mean<T: Real>(parts: &[&[T]]) -> T {
 pub fn reduce_var<T: Real>(parts: &[&[T]]) -> T {
     let n: usize = parts.iter().map(|p| p.len()).sum();
     let mean = reduce_mean(parts);
-    let ss = parts
-        .iter()
-        .flat_map(|p| p.iter())
-        .fold(T::zero(), |acc, &v| acc + (v - mean) * (v - mean));
+    let ss = parts.iter().fold(T::zero(), |acc, p| {
+        acc + sum_of(p, |v| (v - mean) * (v - mean))
+    });
     ss / T::cast(n as f64)
 }
 
@@ -368,6 +383,27 @@ pub fn step_mut<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> &mut [T] 
 pub fn step_ref<T>(data: &[T], rows: usize, m: usize, t: usize) -> &[T] {
     let width = rows * m;
     &data[t * width..(t + 1) * width]
+}
+
+#[cfg(test)]
+mod reduction_tests {
+    use super::*;
+
+    #[test]
+    fn reductions_of_parts_are_those_of_the_whole() {
+        let a: Vec<f64> = (0..13).map(|k| f64::from(k) * 0.5 - 2.0).collect();
+        let b: Vec<f64> = (0..5).map(|k| f64::from(k * k)).collect();
+        let whole: Vec<f64> = a.iter().chain(&b).copied().collect();
+        let n = whole.len() as f64;
+        let sum: f64 = whole.iter().sum();
+        let mean = sum / n;
+        let var = whole.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n;
+        let parts = [a.as_slice(), b.as_slice()];
+        assert!((reduce_sum(&parts) - sum).abs() < 1e-12);
+        assert!((reduce_mean(&parts) - mean).abs() < 1e-12);
+        assert!((reduce_var(&parts) - var).abs() < 1e-12);
+        assert_eq!(reduce_sum::<f64>(&[&[]]), 0.0);
+    }
 }
 
 #[cfg(test)]

@@ -12,8 +12,8 @@
 //! | `dropconnect(p)` | the weight's shape: one mask for the whole batch | `0` with probability `p`, else `1 / (1 − p)` | `1` |
 //!
 //! The values are drawn in declaration order, each buffer column by column,
-//! from the generator given to [`Noise::Sample`]; the same seed gives the
-//! same masks.
+//! one 32-bit number of the generator given to [`Noise::Sample`] per value;
+//! the same seed gives the same masks.
 
 use crate::cell::ParamSlot;
 use crate::error::{Error, dims2};
@@ -143,8 +143,12 @@ pub(crate) fn fill<T: Real>(
         }
         Noise::Sample(rng) => {
             for ((l, &p), b) in layouts.iter().zip(rates).zip(buffers) {
-                b.iter_mut()
-                    .for_each(|v| *v = T::cast(l.kind.draw(p, rng.next_f64())));
+                // One 32-bit draw per element: a uniform number in [0, 1)
+                // fine enough for a rate.
+                b.iter_mut().for_each(|v| {
+                    let u = f64::from(rng.next_u32()) / 4_294_967_296.0;
+                    *v = T::cast(l.kind.draw(p, u));
+                });
             }
             Ok(dropconnect)
         }

@@ -96,11 +96,23 @@ impl NumpyRng {
 
     /// Regenerates the whole state block (the MT19937 "twist").
     fn twist(&mut self) {
-        for i in 0..STATE_LEN {
-            let y = (self.key[i] & UPPER_MASK) | (self.key[(i + 1) % STATE_LEN] & LOWER_MASK);
+        // The recurrence of MT19937, `key[i] = key[i + SHIFT] ^ f(key[i],
+        // key[i + 1])` with indices mod `STATE_LEN`, in three loops that need
+        // no modulo: `i + SHIFT` wraps after `STATE_LEN - SHIFT`, `i + 1` at
+        // the last element.
+        let step = |key: &[u32; STATE_LEN], i: usize, next: usize, far: usize| {
+            let y = (key[i] & UPPER_MASK) | (key[next] & LOWER_MASK);
             let mag = if y & 1 == 0 { 0 } else { MATRIX_A };
-            self.key[i] = self.key[(i + SHIFT) % STATE_LEN] ^ (y >> 1) ^ mag;
+            key[far] ^ (y >> 1) ^ mag
+        };
+        for i in 0..STATE_LEN - SHIFT {
+            self.key[i] = step(&self.key, i, i + 1, i + SHIFT);
         }
+        for i in STATE_LEN - SHIFT..STATE_LEN - 1 {
+            self.key[i] = step(&self.key, i, i + 1, i + SHIFT - STATE_LEN);
+        }
+        let last = STATE_LEN - 1;
+        self.key[last] = step(&self.key, last, 0, SHIFT - 1);
         self.pos = 0;
     }
 
