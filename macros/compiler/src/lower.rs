@@ -878,17 +878,15 @@ impl Lowerer<'_> {
             self.cx.error(func.span(), msg);
             return None;
         }
-        let parts = match &self.nodes[x].op {
-            Op::Stack(items) => items.clone(),
-            _ => vec![x],
-        };
-        if let Some(&bad) = parts.iter().find(|p| !self.depends_on_step(**p)) {
-            let msg = if let Op::Mask(_) = self.nodes[bad].op {
-                format!(
-                    "`{0}` is a mask, and a mask alone cannot be reduced: apply it to a value, e.g. `{name}(h * {0})`",
-                    self.nodes[bad].text
-                )
-            } else if parts.len() == 1 {
+        let (count, bad) = self.static_part(x);
+        if let Some(bad) = bad {
+            let msg = if let Some(msg) = self.mask_alone(
+                bad,
+                "reduced",
+                &format!("{name}(h * {})", self.nodes[bad].text),
+            ) {
+                msg
+            } else if count == 1 {
                 format!(
                     "`{name}({})` does not depend on the input or a state",
                     self.nodes[bad].text
@@ -1001,16 +999,10 @@ impl Lowerer<'_> {
             self.cx.error(span, msg);
             return None;
         }
-        let parts = match &self.nodes[x].op {
-            Op::Stack(items) => items.clone(),
-            _ => vec![x],
-        };
-        if let Some(&bad) = parts.iter().find(|p| !self.depends_on_step(**p)) {
-            let msg = if let Op::Mask(_) = self.nodes[bad].op {
-                format!(
-                    "`{0}` is a mask, and a mask alone cannot be multiplied by a weight: apply it to a value, e.g. `w @ (h * {0})`",
-                    self.nodes[bad].text
-                )
+        if let (_, Some(bad)) = self.static_part(x) {
+            let example = format!("w @ (h * {})", self.nodes[bad].text);
+            let msg = if let Some(msg) = self.mask_alone(bad, "multiplied by a weight", &example) {
+                msg
             } else {
                 format!(
                     "`{}` does not depend on the input or a state; the right operand of `@` must, part by part",
@@ -1214,6 +1206,30 @@ impl Lowerer<'_> {
         Some((
             id.to_string(),
             self.params[k].shape.display(&self.dim_names),
+        ))
+    }
+
+    /// The number of parts of an operand (the items of a stack, or the node
+    /// itself) and the first part that depends on neither the input nor a
+    /// state, if one does not.
+    fn static_part(&self, x: NodeId) -> (usize, Option<NodeId>) {
+        let parts = match &self.nodes[x].op {
+            Op::Stack(items) => items.clone(),
+            _ => vec![x],
+        };
+        let bad = parts.iter().copied().find(|p| !self.depends_on_step(*p));
+        (parts.len(), bad)
+    }
+
+    /// The message for a mask used alone where a value of the step is
+    /// needed, if `node` is a mask.
+    fn mask_alone(&self, node: NodeId, what: &str, example: &str) -> Option<String> {
+        let Op::Mask(_) = self.nodes[node].op else {
+            return None;
+        };
+        Some(format!(
+            "`{}` is a mask, and a mask alone cannot be {what}: apply it to a value, e.g. `{example}`",
+            self.nodes[node].text
         ))
     }
 
