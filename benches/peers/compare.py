@@ -13,11 +13,17 @@ faster. Usage, from anywhere in the repository:
     python3 benches/peers/compare.py [--cell rnn,lstm,gru] [--n-a 1,32,128,512]
         [--n-x 32] [--m 64] [--t 100] [--dtype f32|f64|f32,f64] [--reps 10]
         [--framework pytorch,jax] [--threads 2] [--metric fwdbwd|fwd]
-        [--save FILE] [--from FILE ...]
+        [--save FILE] [--from FILE ...] [--check-targets]
 
 `--from FILE` (repeatable, `-` for stdin) reads previously saved JSON lines
 instead of running anything and tabulates every dtype found there; `--save
 FILE` writes the collected lines.
+`--check-targets` runs the configurations of the speed targets (or reads
+them with `--from`), prints each target with its measured ratio, and exits
+with status 1 when any is missed: forward + backward, n_x = 32, m = 64,
+T = 100, f32 and f64, at least 2x the faster peer for RNN, LSTM and GRU at
+n_a <= 32, 1.3x at n_a = 128, 1x at n_a = 512, and the LSTM with n_a = 32,
+T = 500 at least 1.5x PyTorch.
 `--framework` and `--threads` only concern the peers. `--metric fwd` compares
 forward times instead of forward + backward.
 """
@@ -47,6 +53,11 @@ def parse_args(argv=None):
     p.add_argument("--framework", help="peers to run (default pytorch,jax)")
     p.add_argument("--threads", help="threads for the peers (default 2)")
     p.add_argument("--metric", choices=("fwdbwd", "fwd"), default="fwdbwd")
+    p.add_argument(
+        "--check-targets",
+        action="store_true",
+        help="measure the speed targets and exit 1 when one is missed",
+    )
     p.add_argument("--save", metavar="FILE", help="write the collected JSON lines here")
     p.add_argument(
         "--from",
@@ -177,8 +188,62 @@ def tables(rows, metric):
     return "\n".join(out)
 
 
+TARGET_MIN = ((1, 2.0), (32, 2.0), (128, 1.3), (512, 1.0))
+
+
+def target_rows(args):
+    """Runs the configurations the targets name."""
+    rows = []
+    for dtype in ("f32", "f64"):
+        base = argparse.Namespace(**vars(args))
+        base.dtypes = [dtype]
+        base.cell, base.n_a, base.n_x, base.m, base.t = "rnn,lstm,gru", "1,32,128,512", "32", "64", "100"
+        rows += collect(base)
+        base.cell, base.n_a, base.t = "lstm", "32", "500"
+        rows += collect(base)
+    return rows
+
+
+def check_targets(rows):
+    """Prints every target with its ratio; returns whether all are met."""
+    best = {}
+    for r in rows:
+        key = (r["cell"], r["n_x"], r["n_a"], r["m"], r["T"], r["dtype"], r["framework"])
+        best[key] = r["fwdbwd_ms"]
+    ok = True
+    lines = []
+    for dtype in ("float32", "float64"):
+        for cell in ("rnn", "lstm", "gru"):
+            for n_a, need in TARGET_MIN:
+                key = (cell, 32, n_a, 64, 100, dtype)
+                ours = best.get(key + ("cellforge",))
+                peers = [best.get(key + (f,)) for f, _ in PEERS]
+                peers = [v for v in peers if v is not None]
+                ratio = min(peers) / ours if ours and peers else None
+                met = ratio is not None and ratio >= need
+                ok &= met
+                lines.append((f"{dtype} {cell} n_a={n_a} T=100 vs faster peer", need, ratio, met))
+        key = ("lstm", 32, 32, 64, 500, dtype)
+        ours, torch = best.get(key + ("cellforge",)), best.get(key + ("pytorch",))
+        ratio = torch / ours if ours and torch else None
+        met = ratio is not None and ratio >= 1.5
+        ok &= met
+        lines.append((f"{dtype} lstm n_a=32 T=500 vs PyTorch", 1.5, ratio, met))
+    for label, need, ratio, met in lines:
+        print(f"{'met   ' if met else 'MISSED'} {label}: {fmt(ratio, 2)} (target {need})")
+    return ok
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.check_targets:
+        rows = read_sources(args.sources) if args.sources else target_rows(args)
+        if args.save:
+            with open(args.save, "w") as f:
+                for r in rows:
+                    f.write(json.dumps(r, separators=(",", ":")) + "\n")
+        print(tables(rows, "fwdbwd"))
+        return 0 if check_targets(rows) else 1
     rows = read_sources(args.sources) if args.sources else collect(args)
     if args.save:
         with open(args.save, "w") as f:

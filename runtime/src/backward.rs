@@ -29,6 +29,14 @@ pub struct Upstream<T: Real> {
 }
 
 impl<T: Real> Upstream<T> {
+    /// A worker's columns of the states' upstream gradients.
+    pub(crate) fn state_views(&self, r: (usize, usize)) -> Vec<crate::chunk::ColsRef<'_, T>> {
+        self.states
+            .iter()
+            .map(|u| crate::chunk::ColsRef::new(u.as_slice(), u.nrows(), self.m, r))
+            .collect()
+    }
+
     /// Zero gradients shaped like `trace`.
     pub fn zeros_like(trace: &Trace<T>) -> Self {
         let (m, steps) = (trace.m(), trace.steps());
@@ -96,36 +104,39 @@ impl<T: Real> Upstream<T> {
                 found: format!("{} examples over {} steps", self.m, self.steps),
             });
         }
-        let expected = Self::zeros_like(trace);
+        // The shapes the trace implies, without allocating its zeros.
+        let cols = trace.m() * trace.steps();
+        let state_shapes =
+            (0..trace.state_count()).map(|k| (trace.state(k).map_or(0, |s| s.nrows()), cols));
+        let output_shapes =
+            (0..trace.output_count()).map(|k| (trace.output(k).map_or(0, |o| o.nrows()), cols));
         let pairs = self
             .states
             .iter()
-            .zip(&expected.states)
+            .zip(state_shapes)
             .map(|(a, b)| ("state", a, b));
         let all = pairs.chain(
             self.outputs
                 .iter()
-                .zip(&expected.outputs)
+                .zip(output_shapes)
                 .map(|(a, b)| ("output", a, b)),
         );
         for (k, (what, a, b)) in all.enumerate() {
-            if a.shape() != b.shape() {
+            if a.shape() != b {
                 return Err(Error::Shape {
                     tensor: format!("upstream gradient of {what} #{k}"),
-                    expected: format!("{} (rows × m · T)", dims2(b.nrows(), b.ncols())),
+                    expected: format!("{} (rows × m · T)", dims2(b.0, b.1)),
                     found: dims2(a.nrows(), a.ncols()),
                 });
             }
         }
-        if self.states.len() != expected.states.len()
-            || self.outputs.len() != expected.outputs.len()
-        {
+        if self.states.len() != trace.state_count() || self.outputs.len() != trace.output_count() {
             return Err(Error::Shape {
                 tensor: "upstream gradients".into(),
                 expected: format!(
                     "{} states and {} outputs",
-                    expected.states.len(),
-                    expected.outputs.len()
+                    trace.state_count(),
+                    trace.output_count()
                 ),
                 found: format!(
                     "{} states and {} outputs",
@@ -191,6 +202,14 @@ pub struct Gradients<T: Real> {
     params: Vec<T>,
     groups: Vec<DMatrix<T>>,
     scratch: Vec<DMatrix<T>>,
+    /// The transposed weights of the step's products, packed once per pass
+    /// by each worker.
+    packs: Vec<crate::gemm::PackCache<T>>,
+    /// The sums of the vector parameters' gradients of workers after the
+    /// first, added to `params` in order after the steps.
+    worker_params: Vec<Vec<T>>,
+    /// Each worker's held gradients of padded examples.
+    held: Vec<Vec<T>>,
 }
 
 /// Mutable access to the backward buffers, for generated kernels.
@@ -204,6 +223,8 @@ pub struct GradParts<'a, T> {
     pub params: &'a mut [T],
     pub groups: &'a mut [DMatrix<T>],
     pub scratch: &'a mut [DMatrix<T>],
+    /// The operands of the products over all steps, each packed once.
+    pub packs: &'a mut crate::gemm::PackCache<T>,
 }
 
 impl<T: Real> Gradients<T> {
@@ -242,6 +263,9 @@ impl<T: Real> Gradients<T> {
                 .iter()
                 .map(|&r| DMatrix::zeros(r, m))
                 .collect(),
+            packs: Vec::new(),
+            worker_params: Vec::new(),
+            held: Vec::new(),
         }
     }
 
@@ -295,60 +319,73 @@ impl<T: Real> Gradients<T> {
         for (o, u) in self.outputs.iter_mut().zip(&upstream.outputs) {
             o.copy_from(u);
         }
-        self.input.fill(T::zero());
+        // The input's and the groups' gradients are zeroed step by step, by
+        // the backward of each step, while they are in cache.
         self.params.fill(T::zero());
-        for g in &mut self.groups {
-            g.fill(T::zero());
-        }
         for g in &mut self.scratch {
             g.fill(T::zero());
         }
+        self.packs
+            .iter_mut()
+            .for_each(crate::gemm::PackCache::reset);
     }
 
-    /// Before the backward of step `t`: takes the gradients of the padded
-    /// examples' states after the step out of the computation (and zeroes
-    /// their outputs' gradients), so that the step gives them nothing.
-    pub(crate) fn hold_padded(
+    /// Each worker's columns of the gradient buffers, for the ranges of
+    /// examples `ranges` (disjoint, in order). The first worker adds to the
+    /// parameters' gradients directly, the others to zeroed sums of their
+    /// own ([`Gradients::gather_workers`] adds them).
+    pub(crate) fn split_steps(
         &mut self,
-        mask: Option<&crate::sequence::Mask>,
-        t: usize,
-    ) -> Vec<(usize, usize, Vec<T>)> {
-        let Some(mask) = mask else { return Vec::new() };
-        let m = self.m;
-        let mut held = Vec::new();
-        for j in mask.padded(t) {
-            for (k, s) in self.states.iter_mut().enumerate() {
-                let mut col = s.column_mut((t + 1) * m + j);
-                held.push((k, j, col.iter().copied().collect()));
-                col.fill(T::zero());
-            }
-            for o in &mut self.outputs {
-                o.column_mut(t * m + j).fill(T::zero());
-            }
+        ranges: &[(usize, usize)],
+    ) -> Vec<crate::chunk::GradStep<'_, T>> {
+        use crate::chunk::{Cols, GradStep};
+        let (m, steps, k) = (self.m, self.steps, ranges.len());
+        let count = self.params.len();
+        while self.packs.len() < k {
+            self.packs.push(crate::gemm::PackCache::new());
         }
-        held
+        while self.held.len() < k {
+            self.held.push(Vec::new());
+        }
+        self.worker_params
+            .resize_with(k.saturating_sub(1), Vec::new);
+        for p in &mut self.worker_params {
+            p.clear();
+            p.resize(count, T::zero());
+        }
+        let mut states =
+            crate::chunk::split_all(&mut self.states, m, steps + 1, ranges).into_iter();
+        let mut groups = crate::chunk::split_all(&mut self.groups, m, steps, ranges).into_iter();
+        let mut scratch = crate::chunk::split_all(&mut self.scratch, m, 1, ranges).into_iter();
+        let n_x = self.input.nrows();
+        let mut inputs = Cols::split(self.input.as_mut_slice(), n_x, m, steps, ranges).into_iter();
+        let mut outputs = crate::chunk::split_all(&mut self.outputs, m, steps, ranges).into_iter();
+        let mut params = std::iter::once(self.params.as_mut_slice())
+            .chain(self.worker_params.iter_mut().map(Vec::as_mut_slice));
+        ranges
+            .iter()
+            .zip(self.packs.iter_mut())
+            .zip(self.held.iter_mut())
+            .map(|((_, packs), held)| GradStep {
+                input: inputs.next().expect("one input view per worker"),
+                states: states.next().unwrap_or_default(),
+                outputs: outputs.next().unwrap_or_default(),
+                groups: groups.next().unwrap_or_default(),
+                scratch: scratch.next().unwrap_or_default(),
+                params: params.next().expect("one parameter buffer per worker"),
+                packs,
+                held,
+            })
+            .collect()
     }
 
-    /// After the backward of step `t`: a padded step passes its state's
-    /// gradient straight to the state before it.
-    pub(crate) fn release_padded(&mut self, held: Vec<(usize, usize, Vec<T>)>, t: usize) {
-        let m = self.m;
-        for (k, j, g) in held {
-            if let Some(s) = self.states.get_mut(k) {
-                for (v, add) in s.column_mut(t * m + j).iter_mut().zip(g) {
-                    *v += add;
-                }
+    /// Adds the workers' sums of the vector parameters' gradients to the
+    /// parameters' gradients, in worker order.
+    pub(crate) fn gather_workers(&mut self) {
+        for w in &self.worker_params {
+            for (p, &v) in self.params.iter_mut().zip(w) {
+                *p += v;
             }
-        }
-    }
-
-    /// Drops the gradient that flowed into the state at step `t` from later
-    /// steps, keeping only the loss's own (truncated backpropagation).
-    pub(crate) fn cut_at(&mut self, upstream: &Upstream<T>, t: usize) {
-        let m = self.m;
-        for (s, u) in self.states.iter_mut().zip(&upstream.states) {
-            s.columns_mut(t * m, m)
-                .copy_from(&u.columns((t - 1) * m, m));
         }
     }
 
@@ -395,6 +432,12 @@ impl<T: Real> Gradients<T> {
             params: &mut self.params,
             groups: &mut self.groups,
             scratch: &mut self.scratch,
+            packs: {
+                if self.packs.is_empty() {
+                    self.packs.push(crate::gemm::PackCache::new());
+                }
+                &mut self.packs[0]
+            },
         }
     }
 }

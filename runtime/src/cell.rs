@@ -77,7 +77,7 @@ pub struct StepResult<T: Real, S, O> {
 ///
 /// Implemented by `cell!`; the provided methods run a step or a whole sequence
 /// for every cell.
-pub trait Cell<T: Real>: Sized {
+pub trait Cell<T: Real>: Sized + Sync {
     /// The cell's state, a struct with one `(n, m)` matrix per declared state.
     type State: Tensors<T>;
     /// The cell's outputs, a struct with one `(n, m)` matrix per declared output.
@@ -113,7 +113,12 @@ pub trait Cell<T: Real>: Sized {
     /// after the step and of its outputs, adds to the gradients of the
     /// states before it, of its input and of the vector parameters.
     #[doc(hidden)]
-    fn backward_step(&self, trace: &Trace<T>, grads: &mut Gradients<T>, t: usize);
+    fn backward_step(
+        &self,
+        trace: &crate::chunk::StepRefs<'_, T>,
+        grads: &mut crate::chunk::GradStep<'_, T>,
+        t: usize,
+    );
 
     /// After all steps: the weight gradients (one product per operand part
     /// over all steps) and the input gradients of hoisted products.
@@ -126,7 +131,13 @@ pub trait Cell<T: Real>: Sized {
 
     /// Computes step `t` (reading state columns `t`, writing `t + 1`).
     #[doc(hidden)]
-    fn step_kernel(&self, trace: &mut Trace<T>, t: usize);
+    fn step_kernel(&self, parts: &mut crate::chunk::StepParts<'_, T>, t: usize);
+
+    /// How many worker threads a run of `m` examples over `steps` steps
+    /// splits its batch across (see [`crate::chunk`]).
+    fn workers(&self, m: usize, steps: usize) -> usize {
+        crate::chunk::workers(m, steps, self.flat_params().len())
+    }
 
     /// A state of zeros for `m` examples.
     fn zero_state(&self, m: usize) -> Self::State {
@@ -266,6 +277,7 @@ pub trait Cell<T: Real>: Sized {
             *trace = Trace::new(layout, xs.m(), xs.steps());
         }
         trace.load(xs, &initial.parts());
+        trace.reset_packs();
         trace.set_mask(mask.cloned());
         let slots = if trace.has_dropconnect() {
             self.param_slots()
@@ -280,10 +292,16 @@ pub trait Cell<T: Real>: Sized {
             &slots,
         )?;
         self.hoist(trace);
-        for t in 0..xs.steps() {
-            self.step_kernel(trace, t);
-            trace.carry_padded(t);
-        }
+        // Each worker runs every step on its range of the batch.
+        let steps = xs.steps();
+        let ranges = crate::chunk::ranges(xs.m(), self.workers(xs.m(), steps));
+        let mut parts = trace.split_steps(&ranges);
+        crate::chunk::run(&mut parts, |p| {
+            for t in 0..steps {
+                self.step_kernel(p, t);
+                p.carry_padded(t);
+            }
+        });
         Ok(())
     }
     // ANCHOR_END: forward_into
@@ -347,17 +365,34 @@ pub trait Cell<T: Real>: Sized {
         window: Option<usize>,
         grads: &mut Gradients<T>,
     ) {
-        for t in (0..trace.steps()).rev() {
-            let held = grads.hold_padded(trace.mask(), t);
-            self.backward_step(trace, grads, t);
-            grads.release_padded(held, t);
-            if let Some(k) = window
-                && t > 0
-                && t % k == 0
-            {
-                grads.cut_at(upstream, t);
+        let steps = trace.steps();
+        let ranges = crate::chunk::ranges(trace.m(), self.workers(trace.m(), steps));
+        let refs = trace.split_refs(&ranges);
+        let mut work: Vec<_> = refs
+            .into_iter()
+            .zip(grads.split_steps(&ranges))
+            .zip(&ranges)
+            .map(|((r, g), &range)| (r, g, upstream.state_views(range)))
+            .collect();
+        let mask = trace.mask();
+        // Each worker runs every step's backward on its range of the batch.
+        crate::chunk::run(&mut work, |(r, g, up)| {
+            for t in (0..steps).rev() {
+                let held = g.hold_padded(mask, t);
+                self.backward_step(r, g, t);
+                if held {
+                    g.release_padded(mask, t);
+                }
+                if let Some(k) = window
+                    && t > 0
+                    && t % k == 0
+                {
+                    g.cut_at(up, t);
+                }
             }
-        }
+        });
+        drop(work);
+        grads.gather_workers();
         self.backward_finish(trace, grads);
         if trace.uses_masked_weights() {
             trace.mask_gradients(grads.params_mut(), &self.param_slots());

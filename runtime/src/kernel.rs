@@ -3,6 +3,7 @@
 //! calls them.
 
 use crate::Real;
+pub use crate::gemm::PackCache;
 use nalgebra::{DMatrixView, DMatrixViewMut, Dyn, U1};
 
 /// A strided matrix inside a column-major slice: element `(i, j)` is at
@@ -50,7 +51,7 @@ impl Block {
 
     /// One past the last element, or `None` when the block is malformed
     /// (columns overlap, or the arithmetic overflows).
-    fn checked_end(self) -> Option<usize> {
+    pub(crate) fn checked_end(self) -> Option<usize> {
         if self.rows == 0 || self.cols == 0 {
             return Some(self.off);
         }
@@ -97,13 +98,14 @@ pub fn view_mut<T: Real>(data: &mut [T], block: Block) -> DMatrixViewMut<'_, T, 
     )
 }
 
-/// `c = a · b + beta · c` on blocks of slices (one call to the matrix product).
+/// `c = a · b + beta · c` on blocks of slices.
 pub fn gemm<T: Real>(c: &mut [T], cb: Block, a: &[T], ab: Block, b: &[T], bb: Block, beta: T) {
     gemm_t(c, cb, a, ab, false, b, bb, false, beta);
 }
 
 /// `c = op(a) · op(b) + beta · c`, where `op` transposes when asked (by
-/// swapping strides, without a copy): one call to `matrixmultiply`.
+/// swapping strides, without a copy of `b`): a product that runs once, with
+/// `op(a)` packed into a buffer of this thread's (see [`crate::gemm`]).
 ///
 /// # Panics
 /// When the blocks do not fit their slices or their shapes do not chain;
@@ -120,54 +122,25 @@ pub fn gemm_t<T: Real>(
     tb: bool,
     beta: T,
 ) {
-    let (m, k, rsa, csa) = oriented(ab, ta);
-    let (k2, n, rsb, csb) = oriented(bb, tb);
-    assert!(
-        m == cb.rows && n == cb.cols && k == k2,
-        "gemm: {m}×{k} · {k2}×{n} into {}×{}",
-        cb.rows,
-        cb.cols
-    );
-    if m == 0 || n == 0 {
-        return;
-    }
-    let inside = |blk: Block, len: usize| blk.checked_end().is_some_and(|end| end <= len);
-    assert!(
-        inside(cb, c.len()) && (k == 0 || (inside(ab, a.len()) && inside(bb, b.len()))),
-        "gemm: a block lies outside its slice or is malformed"
-    );
-    let a_ptr = a[ab.off.min(a.len())..].as_ptr();
-    let b_ptr = b[bb.off.min(b.len())..].as_ptr();
-    let c_ptr = c[cb.off..].as_mut_ptr();
-    // SAFETY: every block was checked to lie inside its slice, and `c` is a
-    // unique borrow, so it overlaps neither `a` nor `b`.
-    unsafe {
-        T::gemm_raw(
-            m,
-            k,
-            n,
-            a_ptr,
-            rsa,
-            csa,
-            b_ptr,
-            rsb,
-            csb,
-            beta,
-            c_ptr,
-            1,
-            cb.ld.max(1) as isize,
-        );
-    }
+    crate::gemm::gemm(c, cb, a, ab, ta, b, bb, tb, beta);
 }
 
-/// `(rows, cols, row stride, column stride)` of a block, transposed or not.
-fn oriented(block: Block, trans: bool) -> (usize, usize, isize, isize) {
-    let ld = block.ld.max(1) as isize;
-    if trans {
-        (block.cols, block.rows, ld, 1)
-    } else {
-        (block.rows, block.cols, 1, ld)
-    }
+/// [`gemm_t`] for the products of a recurrent step: `op(a)`, the weights,
+/// is packed once per run into `cache` and read from there at every step.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_cached<T: Real>(
+    cache: &mut PackCache<T>,
+    c: &mut [T],
+    cb: Block,
+    a: &[T],
+    ab: Block,
+    ta: bool,
+    b: &[T],
+    bb: Block,
+    tb: bool,
+    beta: T,
+) {
+    crate::gemm::gemm_cached(cache, c, cb, a, ab, ta, b, bb, tb, beta);
 }
 
 /// Adds the gradient of the softmax input to `ga`, given the softmax output

@@ -213,6 +213,9 @@ pub struct Trace<T: Real> {
     /// The weights with their DropConnect masks applied, or empty when the
     /// run used the cell's own.
     weights: Vec<T>,
+    /// The weights of the step's products, packed once per run by each
+    /// worker.
+    packs: Vec<crate::gemm::PackCache<T>>,
 }
 
 /// Mutable access to a trace's buffers, for generated kernels.
@@ -274,6 +277,7 @@ impl<T: Real> Trace<T> {
                 })
                 .collect(),
             weights: Vec::new(),
+            packs: Vec::new(),
             layout,
             mask: None,
         }
@@ -405,23 +409,73 @@ impl<T: Real> Trace<T> {
         }
     }
 
-    pub(crate) fn set_mask(&mut self, mask: Option<Mask>) {
-        self.mask = mask;
+    /// Forgets the packed weights of the last run: this run's weights may
+    /// differ.
+    pub(crate) fn reset_packs(&mut self) {
+        self.packs
+            .iter_mut()
+            .for_each(crate::gemm::PackCache::reset);
     }
 
-    /// After step `t`: the padded examples keep their state and output zeros.
-    pub(crate) fn carry_padded(&mut self, t: usize) {
-        let Some(mask) = &self.mask else { return };
-        let m = self.m;
-        for j in mask.padded(t) {
-            for s in &mut self.states {
-                let prev = s.column(t * m + j).into_owned();
-                s.column_mut((t + 1) * m + j).copy_from(&prev);
-            }
-            for o in &mut self.outputs {
-                o.column_mut(t * m + j).fill(T::zero());
-            }
+    /// Each worker's columns of every buffer, for the ranges of examples
+    /// `ranges` (disjoint, in order).
+    pub(crate) fn split_steps(
+        &mut self,
+        ranges: &[(usize, usize)],
+    ) -> Vec<crate::chunk::StepParts<'_, T>> {
+        use crate::chunk::{ColsRef, StepParts};
+        let (m, steps, k) = (self.m, self.steps, ranges.len());
+        while self.packs.len() < k {
+            self.packs.push(crate::gemm::PackCache::new());
         }
+        let mut states =
+            crate::chunk::split_all(&mut self.states, m, steps + 1, ranges).into_iter();
+        let mut outputs = crate::chunk::split_all(&mut self.outputs, m, steps, ranges).into_iter();
+        let mut slots = crate::chunk::split_all(&mut self.slots, m, steps, ranges).into_iter();
+        let input = self.input.as_slice();
+        let n_x = self.input.nrows();
+        let (noise, layouts) = (&self.noise, &self.layout.noise);
+        let (weights, mask) = (self.weights.as_slice(), self.mask.as_ref());
+        ranges
+            .iter()
+            .zip(self.packs.iter_mut())
+            .map(|(&r, packs)| StepParts {
+                m: r.1,
+                input: ColsRef::new(input, n_x, m, r),
+                states: states.next().unwrap_or_default(),
+                outputs: outputs.next().unwrap_or_default(),
+                slots: slots.next().unwrap_or_default(),
+                noise: noise_views(noise, layouts, m, r),
+                weights,
+                packs,
+                mask,
+            })
+            .collect()
+    }
+
+    /// Each worker's columns of every buffer, read-only, for the backward.
+    pub(crate) fn split_refs(
+        &self,
+        ranges: &[(usize, usize)],
+    ) -> Vec<crate::chunk::StepRefs<'_, T>> {
+        use crate::chunk::{ColsRef, StepRefs};
+        let m = self.m;
+        ranges
+            .iter()
+            .map(|&r| StepRefs {
+                m: r.1,
+                input: ColsRef::new(self.input.as_slice(), self.input.nrows(), m, r),
+                states: crate::chunk::refs_all(&self.states, m, r),
+                outputs: crate::chunk::refs_all(&self.outputs, m, r),
+                slots: crate::chunk::refs_all(&self.slots, m, r),
+                noise: noise_views(&self.noise, &self.layout.noise, m, r),
+                weights: &self.weights,
+            })
+            .collect()
+    }
+
+    pub(crate) fn set_mask(&mut self, mask: Option<Mask>) {
+        self.mask = mask;
     }
 
     /// Number of states.
@@ -468,6 +522,25 @@ impl<T: Real> Trace<T> {
             weights: &self.weights,
         }
     }
+}
+
+/// A worker's columns of each random mask: per example for dropout and
+/// zoneout; DropConnect's weight masks are not per example (the worker gets
+/// an empty view, which generated code never reads).
+fn noise_views<'a, T>(
+    noise: &'a [DMatrix<T>],
+    layouts: &[crate::noise::NoiseLayout],
+    m: usize,
+    r: (usize, usize),
+) -> Vec<crate::chunk::ColsRef<'a, T>> {
+    noise
+        .iter()
+        .zip(layouts)
+        .map(|(b, l)| match l.kind {
+            crate::noise::NoiseKind::DropConnect => crate::chunk::ColsRef::new(&[], 0, 0, (0, 0)),
+            _ => crate::chunk::ColsRef::new(b.as_slice(), b.nrows(), m, r),
+        })
+        .collect()
 }
 
 /// `(n, m · T)` columns to an `(n, m, T)` C-order array.

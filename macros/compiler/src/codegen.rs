@@ -117,16 +117,12 @@ impl Gen<'_> {
     /// parts `parts`: a mask drawn once per sequence is the same slice at
     /// every step.
     fn bind_masks(&self, parts: TokenStream) -> TokenStream {
-        let cf = &self.cf;
         let mut out = Vec::new();
         for (k, m) in self.g.masks.iter().enumerate() {
             let v = format_ident!("__z{}", k);
-            let len = self.vec_len(&m.shape);
             out.push(match m.law {
-                MaskLaw::Dropout(_) => quote!(let #v = &#parts.noise[#k].as_slice()[..#len * __m];),
-                MaskLaw::Zoneout(_) => {
-                    quote!(let #v = #cf::kernel::step_ref(#parts.noise[#k].as_slice(), #len, __m, __t);)
-                }
+                MaskLaw::Dropout(_) => quote!(let #v = #parts.noise[#k].step(0);),
+                MaskLaw::Zoneout(_) => quote!(let #v = #parts.noise[#k].step(__t);),
                 MaskLaw::DropConnect(_) => continue,
             });
         }
@@ -733,7 +729,7 @@ impl Gen<'_> {
                 }
 
                 #[allow(unused_variables, unused_mut, clippy::identity_op, clippy::erasing_op, clippy::needless_range_loop)]
-                fn backward_step(&self, trace: &#cf::Trace<T>, grads: &mut #cf::Gradients<T>, __t: usize) {
+                fn backward_step(&self, __r: &#cf::StepRefs<'_, T>, __g: &mut #cf::GradStep<'_, T>, __t: usize) {
                     #backward_step
                 }
 
@@ -748,7 +744,7 @@ impl Gen<'_> {
                 }
 
                 #[allow(unused_variables, unused_mut, clippy::identity_op, clippy::erasing_op, clippy::needless_range_loop)]
-                fn step_kernel(&self, trace: &mut #cf::Trace<T>, __t: usize) {
+                fn step_kernel(&self, __p: &mut #cf::StepParts<'_, T>, __t: usize) {
                     #step
                 }
             }
@@ -836,17 +832,14 @@ impl Gen<'_> {
     }
 
     fn step_body(&self) -> TokenStream {
-        let cf = &self.cf;
-        let input_len = self.vec_len(&self.g.input.shape);
         let mut binds = vec![quote! {
             let (__d, __offsets) = (&self.dims, self.offsets);
-            let __p = trace.parts();
             let __m = __p.m;
-            let __x = #cf::kernel::step_ref(__p.input, #input_len, __m, __t);
+            let __x = __p.input.step(__t);
         }];
         if !self.g.states.is_empty() {
             let vars = (0..self.g.states.len()).map(|k| format_ident!("__s{}", k));
-            binds.push(quote!(let [#(#vars),*] = __p.states else { return };));
+            binds.push(quote!(let [#(#vars),*] = &mut __p.states[..] else { return };));
             for (k, s) in self.g.states.iter().enumerate() {
                 let (sv, prev, next) = (
                     format_ident!("__s{}", k),
@@ -854,28 +847,29 @@ impl Gen<'_> {
                     format_ident!("__s{}_next", k),
                 );
                 let len = self.vec_len(&s.shape);
-                binds.push(quote!(let (#prev, #next) = #cf::kernel::state_pair(#sv.as_mut_slice(), #len, __m, __t);));
+                let _ = len;
+                binds.push(quote!(let (#prev, #next) = #sv.pair(__t);));
             }
         }
         if !self.g.outputs.is_empty() {
             let vars = (0..self.g.outputs.len()).map(|k| format_ident!("__o{}", k));
-            binds.push(quote!(let [#(#vars),*] = __p.outputs else { return };));
-            for (k, o) in self.g.outputs.iter().enumerate() {
+            binds.push(quote!(let [#(#vars),*] = &mut __p.outputs[..] else { return };));
+            for k in 0..self.g.outputs.len() {
                 let v = format_ident!("__o{}", k);
-                let len = self.node_len(o.node);
-                binds.push(
-                    quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);),
-                );
+                binds.push(quote!(let #v = #v.step_mut(__t);));
             }
         }
-        binds.push(self.bind_slots());
-        for (k, s) in self.p.slots.iter().enumerate() {
+        if !self.p.slots.is_empty() {
+            let vars = (0..self.p.slots.len()).map(Self::slot_var);
+            binds.push(quote!(let [#(#vars),*] = &mut __p.slots[..] else { return };));
+        }
+        for k in 0..self.p.slots.len() {
             let v = Self::slot_var(k);
-            let len = self.len(&s.rows);
-            binds.push(quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);));
+            binds.push(quote!(let #v = #v.step_mut(__t);));
         }
         binds.push(self.bind_masks(quote!(__p)));
         binds.push(self.bind_weights(quote!(__p)));
+        binds.push(quote!(let __packs = &mut *__p.packs;));
         let mut body = Vec::new();
         for (level, phase) in self.p.phases.iter().enumerate() {
             let comment = format!("level {level}");
@@ -958,10 +952,11 @@ impl Gen<'_> {
                 let col = self.len(&c.col_off);
                 let (slice, block, len) = self.read_block(c.node);
                 out.push(quote! {
-                    #cf::kernel::gemm(
+                    #cf::kernel::gemm_cached(
+                        &mut *__packs,
                         &mut *#q, #cf::kernel::Block::dense(0, #rows, __m)#target_rows,
-                        #w, #a_block.columns(#col, #len),
-                        &*#slice, #block,
+                        #w, #a_block.columns(#col, #len), false,
+                        &*#slice, #block, false,
                         #beta,
                     );
                 });

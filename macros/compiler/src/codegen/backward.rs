@@ -22,16 +22,14 @@ impl Gen<'_> {
     /// Binds the forward values of step `t` (read-only) and the backward
     /// buffers of step `t`.
     fn backward_binds(&self) -> TokenStream {
-        let cf = &self.cf;
-        let input_len = self.vec_len(&self.g.input.shape);
         let mut b = vec![quote! {
             let (__d, __offsets) = (&self.dims, self.offsets);
-            let __r = trace.parts_ref();
             let __m = __r.m;
-            let __x = #cf::kernel::step_ref(__r.input, #input_len, __m, __t);
-            let __g = grads.parts();
-            let __dx = #cf::kernel::step_mut(__g.input, #input_len, __m, __t);
-            let __dp: &mut [T] = __g.params;
+            let __x = __r.input.step(__t);
+            let __dx = __g.input.step_mut(__t);
+            __dx.fill(T::zero());
+            let __dp: &mut [T] = &mut *__g.params;
+            let __packs = &mut *__g.packs;
         }];
         if !self.g.states.is_empty() {
             let vars: Vec<_> = (0..self.g.states.len())
@@ -40,8 +38,8 @@ impl Gen<'_> {
             let dvars: Vec<_> = (0..self.g.states.len())
                 .map(|k| format_ident!("__ds{}", k))
                 .collect();
-            b.push(quote!(let [#(#vars),*] = __r.states else { return };));
-            b.push(quote!(let [#(#dvars),*] = __g.states else { return };));
+            b.push(quote!(let [#(#vars),*] = &__r.states[..] else { return };));
+            b.push(quote!(let [#(#dvars),*] = &mut __g.states[..] else { return };));
             for (k, s) in self.g.states.iter().enumerate() {
                 let len = self.vec_len(&s.shape);
                 let (sv, prev, next) = (
@@ -54,10 +52,11 @@ impl Gen<'_> {
                     format_ident!("__ds{}_prev", k),
                     format_ident!("__ds{}_next", k),
                 );
+                let _ = len;
                 b.push(quote! {
-                    let #prev = #cf::kernel::step_ref(#sv.as_slice(), #len, __m, __t);
-                    let #next = #cf::kernel::step_ref(#sv.as_slice(), #len, __m, __t + 1);
-                    let (#dprev, #dnext) = #cf::kernel::adjoint_pair(#dv.as_mut_slice(), #len, __m, __t);
+                    let #prev = #sv.step(__t);
+                    let #next = #sv.step(__t + 1);
+                    let (#dprev, #dnext) = #dv.pair_back(__t);
                 });
             }
         }
@@ -68,33 +67,33 @@ impl Gen<'_> {
             let dvars: Vec<_> = (0..self.g.outputs.len())
                 .map(|k| format_ident!("__dy{}", k))
                 .collect();
-            b.push(quote!(let [#(#vars),*] = __r.outputs else { return };));
-            b.push(quote!(let [#(#dvars),*] = __g.outputs else { return };));
-            for (k, o) in self.g.outputs.iter().enumerate() {
-                let len = self.node_len(o.node);
+            b.push(quote!(let [#(#vars),*] = &__r.outputs[..] else { return };));
+            b.push(quote!(let [#(#dvars),*] = &__g.outputs[..] else { return };));
+            for k in 0..self.g.outputs.len() {
                 let (v, dv) = (&vars[k], &dvars[k]);
                 b.push(quote! {
-                    let #v = #cf::kernel::step_ref(#v.as_slice(), #len, __m, __t);
-                    let #dv = #cf::kernel::step_ref(#dv.as_slice(), #len, __m, __t);
+                    let #v = #v.step(__t);
+                    let #dv = #dv.step(__t);
                 });
             }
         }
         if !self.p.slots.is_empty() {
             let vars: Vec<_> = (0..self.p.slots.len()).map(Self::slot_var).collect();
-            b.push(quote!(let [#(#vars),*] = __r.slots else { return };));
-            for (k, s) in self.p.slots.iter().enumerate() {
-                let (v, len) = (&vars[k], self.len(&s.rows));
-                b.push(quote!(let #v = #cf::kernel::step_ref(#v.as_slice(), #len, __m, __t);));
+            b.push(quote!(let [#(#vars),*] = &__r.slots[..] else { return };));
+            for v in &vars {
+                b.push(quote!(let #v = #v.step(__t);));
             }
         }
         if !self.p.groups.is_empty() {
             let vars: Vec<_> = (0..self.p.groups.len())
                 .map(|k| format_ident!("__dz{}", k))
                 .collect();
-            b.push(quote!(let [#(#vars),*] = __g.groups else { return };));
-            for (k, gr) in self.p.groups.iter().enumerate() {
-                let (v, len) = (&vars[k], self.len(&gr.rows));
-                b.push(quote!(let #v = #cf::kernel::step_mut(#v.as_mut_slice(), #len, __m, __t);));
+            b.push(quote!(let [#(#vars),*] = &mut __g.groups[..] else { return };));
+            for v in &vars {
+                b.push(quote! {
+                    let #v = #v.step_mut(__t);
+                    #v.fill(T::zero());
+                });
             }
         }
         b.push(self.bind_masks(quote!(__r)));
@@ -103,10 +102,10 @@ impl Gen<'_> {
             let vars: Vec<_> = (0..self.b.scratch.len())
                 .map(|k| format_ident!("__sc{}", k))
                 .collect();
-            b.push(quote!(let [#(#vars),*] = __g.scratch else { return };));
+            b.push(quote!(let [#(#vars),*] = &mut __g.scratch[..] else { return };));
             for v in &vars {
                 b.push(quote! {
-                    let #v = #v.as_mut_slice();
+                    let #v = #v.step_mut(0);
                     #v.fill(T::zero());
                 });
             }
@@ -404,7 +403,8 @@ impl Gen<'_> {
                 };
                 let (col, len) = (self.len(&c.col_off), self.len(&c.len));
                 out.push(quote! {
-                    #cf::kernel::gemm_t(
+                    #cf::kernel::gemm_cached(
+                        &mut *__packs,
                         &mut *#buf, #cf::kernel::Block::dense(0, #brows, __m).rows(#boff, #len),
                         #w, #a_block.columns(#col, #len), true,
                         &*#dz, #cf::kernel::Block::dense(0, #rows, __m)#target_rows, false,
@@ -489,7 +489,8 @@ impl Gen<'_> {
                     let (col, len) = (self.len(&c.col_off), self.len(&c.len));
                     let (src, src_block) = self.all_steps(c.node);
                     out.push(quote! {
-                        #cf::kernel::gemm_t(
+                        #cf::kernel::gemm_cached(
+                            &mut *__g.packs,
                             &mut *__g.params, #a_block.columns(#col, #len),
                             __g.groups[#k].as_slice(), #cf::kernel::Block::dense(0, #rows, __cols)#target_rows, false,
                             #src, #src_block, true,
@@ -498,7 +499,8 @@ impl Gen<'_> {
                     });
                     if c.hoisted {
                         out.push(quote! {
-                            #cf::kernel::gemm_t(
+                            #cf::kernel::gemm_cached(
+                                &mut *__g.packs,
                                 &mut *__g.input, #cf::kernel::Block::dense(0, #input_len, __cols),
                                 #w, #a_block.columns(#col, #len), true,
                                 __g.groups[#k].as_slice(), #cf::kernel::Block::dense(0, #rows, __cols)#target_rows, false,
