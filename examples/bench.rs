@@ -2,7 +2,7 @@
 //! cells, median of repetitions after a warm-up:
 //!
 //! ```text
-//! cargo run --release --example bench -- [--json] [--cell rnn|lstm|gru] [--n-a 1,32,128,512]
+//! cargo run --release --example bench -- [--json] [--cell rnn,lstm,gru,keras_lstm,fixed_keras_lstm] [--n-a 1,32,128,512]
 //!                                          [--n-x 32] [--m 64] [--t 100] [--dtype f32|f64] [--reps 10]
 //! ```
 //!
@@ -53,6 +53,26 @@ cell! {
         let z = sigmoid(w_iz @ x + b_iz + w_hz @ h + b_hz);
         let n = tanh(w_in @ x + b_in + r * (w_hn @ h + b_hn));
         h = (1 - z) * n + z * h;
+    }
+}
+
+cell! {
+    /// Keras's LSTM with its activations fixed at `tanh` and `sigmoid`: the
+    /// reference for `cells::keras::Lstm`, whose activations are chosen at
+    /// run time.
+    pub cell FixedKerasLstm {
+        dims n_x, units;
+        input x: [n_x];
+        state h: [units], c: [units];
+        param w_i: [units, n_x], w_f: [units, n_x], w_c: [units, n_x], w_o: [units, n_x];
+        param u_i: [units, units], u_f: [units, units], u_c: [units, units], u_o: [units, units];
+        param b_i: [units], b_f: [units], b_c: [units], b_o: [units];
+        let i = sigmoid(w_i @ x + u_i @ h + b_i);
+        let f = sigmoid(w_f @ x + u_f @ h + b_f);
+        let c_tilde = tanh(w_c @ x + u_c @ h + b_c);
+        c = f * c + i * c_tilde;
+        let o = sigmoid(w_o @ x + u_o @ h + b_o);
+        h = o * tanh(c);
     }
 }
 
@@ -171,11 +191,37 @@ fn run<T: Real>(c: &Config) -> Result<(), Error> {
                         c,
                     )?,
                 ),
+                "keras_lstm" => (
+                    4.0,
+                    time::<T, _>(
+                        &cellforge::cells::keras::Lstm::<T>::init(
+                            cellforge::cells::keras::LstmDims {
+                                n_x: c.n_x,
+                                units: n_a,
+                            },
+                            &mut rng,
+                        )?,
+                        c,
+                    )?,
+                ),
+                "fixed_keras_lstm" => (
+                    4.0,
+                    time::<T, _>(
+                        &FixedKerasLstm::<T>::init(
+                            FixedKerasLstmDims {
+                                n_x: c.n_x,
+                                units: n_a,
+                            },
+                            &mut rng,
+                        )?,
+                        c,
+                    )?,
+                ),
                 other => {
                     return Err(Error::Name {
                         kind: "cell",
                         name: other.to_string(),
-                        known: vec!["rnn", "lstm", "gru"],
+                        known: vec!["rnn", "lstm", "gru", "keras_lstm", "fixed_keras_lstm"],
                     });
                 }
             };

@@ -156,6 +156,41 @@ fn run_time_activations_change_the_function_and_keep_gradients_exact() {
     );
 }
 
+/// Each pair of run-time activations, chosen once per pass, computes what
+/// its functions say: one step against the equations written out with
+/// `Activation::apply`.
+#[test]
+fn every_pair_of_run_time_activations_computes_its_functions() {
+    let mut rng = NumpyRng::new(8);
+    let base = Configurable::<f64>::init(ConfigurableDims { n_x: 2, n_a: 3 }, &mut rng).unwrap();
+    let x = rng.randn_matrix(2, 4);
+    let h = rng.randn_matrix(3, 4);
+    for (_, act) in Activation::ALL {
+        for (_, gate) in Activation::ALL {
+            let cell = base
+                .clone()
+                .with_activation("act", act)
+                .unwrap()
+                .with_activation("gate", gate)
+                .unwrap();
+            let p = cell.params();
+            let z = DMatrix::from_fn(5, 4, |i, j| if i < 2 { x[(i, j)] } else { h[(i - 2, j)] });
+            let mut g = &p.w_g * &z;
+            let mut a = &p.w * &x + &p.u * &h;
+            for j in 0..4 {
+                for i in 0..3 {
+                    g[(i, j)] = gate.apply(g[(i, j)] + p.b_g[i]);
+                    a[(i, j)] = act.apply(a[(i, j)] + p.b[i]);
+                }
+            }
+            let expected = g.component_mul(&a) + (g.map(|v| 1.0 - v)).component_mul(&h);
+            let step = cell.step(&x, &ConfigurableState { h: h.clone() }).unwrap();
+            let err = (step.state.h - expected).abs().max();
+            assert!(err < 1e-14, "act {act:?}, gate {gate:?}: {err}");
+        }
+    }
+}
+
 cell! {
     /// Shadowed and look-alike names: each value must keep its own local.
     pub cell Names {

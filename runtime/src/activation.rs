@@ -2,6 +2,7 @@
 //! set to any of these (Keras's `activation` and `recurrent_activation`).
 
 use crate::{Error, Real};
+use act::Act;
 
 /// An element-wise activation function.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -53,13 +54,12 @@ impl Activation {
     /// `f(x)`.
     #[inline(always)]
     pub fn apply<T: Real>(self, x: T) -> T {
-        use crate::kernel;
         match self {
-            Activation::Linear => x,
-            Activation::Tanh => x.tanh_fast(),
-            Activation::Sigmoid => kernel::sigmoid(x),
-            Activation::Relu => kernel::relu(x),
-            Activation::HardSigmoid => kernel::hard_sigmoid(x),
+            Activation::Linear => act::Linear::apply(x),
+            Activation::Tanh => act::Tanh::apply(x),
+            Activation::Sigmoid => act::Sigmoid::apply(x),
+            Activation::Relu => act::Relu::apply(x),
+            Activation::HardSigmoid => act::HardSigmoid::apply(x),
         }
     }
 
@@ -67,17 +67,94 @@ impl Activation {
     #[inline(always)]
     pub fn slope<T: Real>(self, x: T, y: T) -> T {
         match self {
-            Activation::Linear => T::one(),
-            Activation::Tanh => T::one() - y * y,
-            Activation::Sigmoid => y * (T::one() - y),
-            Activation::Relu => {
-                if x > T::zero() {
-                    T::one()
-                } else {
-                    T::zero()
-                }
-            }
-            Activation::HardSigmoid => crate::kernel::hard_sigmoid_slope(x),
+            Activation::Linear => act::Linear::slope(x, y),
+            Activation::Tanh => act::Tanh::slope(x, y),
+            Activation::Sigmoid => act::Sigmoid::slope(x, y),
+            Activation::Relu => act::Relu::slope(x, y),
+            Activation::HardSigmoid => act::HardSigmoid::slope(x, y),
+        }
+    }
+}
+
+/// Each activation as a type, so that a loop over many values can be
+/// compiled once per activation and chosen once, outside the loop, rather
+/// than matching on the activation at every value (which keeps the loop
+/// from being vectorized). Generated code dispatches on a cell's run-time
+/// [`Activation`]s to these.
+pub mod act {
+    use crate::{Real, kernel};
+
+    /// An element-wise activation known at compile time.
+    pub trait Act {
+        /// `f(x)`.
+        fn apply<T: Real>(x: T) -> T;
+        /// `f′(x)`, given `x` and `y = f(x)`.
+        fn slope<T: Real>(x: T, y: T) -> T;
+    }
+
+    /// `x`.
+    pub struct Linear;
+    /// `tanh(x)`.
+    pub struct Tanh;
+    /// `1 / (1 + e^−x)`.
+    pub struct Sigmoid;
+    /// `max(x, 0)`.
+    pub struct Relu;
+    /// Keras's `clip(0.2 x + 0.5, 0, 1)`.
+    pub struct HardSigmoid;
+
+    impl Act for Linear {
+        #[inline(always)]
+        fn apply<T: Real>(x: T) -> T {
+            x
+        }
+        #[inline(always)]
+        fn slope<T: Real>(_: T, _: T) -> T {
+            T::one()
+        }
+    }
+
+    impl Act for Tanh {
+        #[inline(always)]
+        fn apply<T: Real>(x: T) -> T {
+            x.tanh_fast()
+        }
+        #[inline(always)]
+        fn slope<T: Real>(_: T, y: T) -> T {
+            T::one() - y * y
+        }
+    }
+
+    impl Act for Sigmoid {
+        #[inline(always)]
+        fn apply<T: Real>(x: T) -> T {
+            kernel::sigmoid(x)
+        }
+        #[inline(always)]
+        fn slope<T: Real>(_: T, y: T) -> T {
+            y * (T::one() - y)
+        }
+    }
+
+    impl Act for Relu {
+        #[inline(always)]
+        fn apply<T: Real>(x: T) -> T {
+            kernel::relu(x)
+        }
+        #[inline(always)]
+        fn slope<T: Real>(x: T, _: T) -> T {
+            if x > T::zero() { T::one() } else { T::zero() }
+        }
+    }
+
+    impl Act for HardSigmoid {
+        #[inline(always)]
+        fn apply<T: Real>(x: T) -> T {
+            kernel::hard_sigmoid(x)
+        }
+        #[inline(always)]
+        fn slope<T: Real>(x: T, _: T) -> T {
+            kernel::hard_sigmoid_slope(x)
         }
     }
 }

@@ -341,12 +341,8 @@ impl<T: Real> Gradients<T> {
         use crate::chunk::{Cols, GradStep};
         let (m, steps, k) = (self.m, self.steps, ranges.len());
         let count = self.params.len();
-        while self.packs.len() < k {
-            self.packs.push(crate::gemm::PackCache::new());
-        }
-        while self.held.len() < k {
-            self.held.push(Vec::new());
-        }
+        crate::chunk::at_least(&mut self.packs, k);
+        crate::chunk::at_least(&mut self.held, k);
         self.worker_params
             .resize_with(k.saturating_sub(1), Vec::new);
         for p in &mut self.worker_params {
@@ -433,9 +429,7 @@ impl<T: Real> Gradients<T> {
             groups: &mut self.groups,
             scratch: &mut self.scratch,
             packs: {
-                if self.packs.is_empty() {
-                    self.packs.push(crate::gemm::PackCache::new());
-                }
+                crate::chunk::at_least(&mut self.packs, 1);
                 &mut self.packs[0]
             },
         }

@@ -207,6 +207,13 @@ impl<'a, T> Cols<'a, T> {
     }
 }
 
+/// Makes `v` at least `k` long, with defaults.
+pub(crate) fn at_least<V: Default>(v: &mut Vec<V>, k: usize) {
+    if v.len() < k {
+        v.resize_with(k, V::default);
+    }
+}
+
 /// Splits each of `bufs` (`blocks` blocks of `width` columns) by `ranges`:
 /// one list of views per worker, in the order of `bufs`.
 pub(crate) fn split_all<'a, T: nalgebra::Scalar>(

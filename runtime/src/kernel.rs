@@ -103,45 +103,7 @@ pub fn gemm<T: Real>(c: &mut [T], cb: Block, a: &[T], ab: Block, b: &[T], bb: Bl
     gemm_t(c, cb, a, ab, false, b, bb, false, beta);
 }
 
-/// `c = op(a) · op(b) + beta · c`, where `op` transposes when asked (by
-/// swapping strides, without a copy of `b`): a product that runs once, with
-/// `op(a)` packed into a buffer of this thread's (see [`crate::gemm`]).
-///
-/// # Panics
-/// When the blocks do not fit their slices or their shapes do not chain;
-/// generated code computes them from validated dimensions.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_t<T: Real>(
-    c: &mut [T],
-    cb: Block,
-    a: &[T],
-    ab: Block,
-    ta: bool,
-    b: &[T],
-    bb: Block,
-    tb: bool,
-    beta: T,
-) {
-    crate::gemm::gemm(c, cb, a, ab, ta, b, bb, tb, beta);
-}
-
-/// [`gemm_t`] for the products of a recurrent step: `op(a)`, the weights,
-/// is packed once per run into `cache` and read from there at every step.
-#[allow(clippy::too_many_arguments)]
-pub fn gemm_cached<T: Real>(
-    cache: &mut PackCache<T>,
-    c: &mut [T],
-    cb: Block,
-    a: &[T],
-    ab: Block,
-    ta: bool,
-    b: &[T],
-    bb: Block,
-    tb: bool,
-    beta: T,
-) {
-    crate::gemm::gemm_cached(cache, c, cb, a, ab, ta, b, bb, tb, beta);
-}
+pub use crate::gemm::{gemm as gemm_t, gemm_cached};
 
 /// Adds the gradient of the softmax input to `ga`, given the softmax output
 /// `y` and the gradient `gy` of the output: `ga += y ⊙ (gy − Σ gy ⊙ y)`.
@@ -153,14 +115,6 @@ pub fn softmax_backward<T: Real>(y: &[T], gy: &[T], ga: &mut [T]) {
     for ((a, &y), &g) in ga.iter_mut().zip(y).zip(gy) {
         *a += y * (g - dot);
     }
-}
-
-/// Splits a state-gradient buffer of `m · (T + 1)` columns into the columns
-/// of step `t` (written) and of step `t + 1` (read).
-pub fn adjoint_pair<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> (&mut [T], &[T]) {
-    let width = rows * m;
-    let (prev, next) = data.split_at_mut((t + 1) * width);
-    (&mut prev[t * width..], &next[..width])
 }
 
 /// Softmax of `src` into `dst` (same length), shifted by the maximum so that
@@ -338,26 +292,6 @@ pub fn hard_sigmoid_slope<T: Real>(x: T) -> T {
     }
 }
 
-/// Splits a state buffer of `m · (T + 1)` columns into the columns of step
-/// `t` (read) and of step `t + 1` (written).
-pub fn state_pair<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> (&[T], &mut [T]) {
-    let width = rows * m;
-    let (prev, next) = data.split_at_mut((t + 1) * width);
-    (&prev[t * width..], &mut next[..width])
-}
-
-/// The columns of step `t` in a buffer of `m · T` columns.
-pub fn step_mut<T>(data: &mut [T], rows: usize, m: usize, t: usize) -> &mut [T] {
-    let width = rows * m;
-    &mut data[t * width..(t + 1) * width]
-}
-
-/// The columns of step `t` in a buffer of `m · T` columns, read-only.
-pub fn step_ref<T>(data: &[T], rows: usize, m: usize, t: usize) -> &[T] {
-    let width = rows * m;
-    &data[t * width..(t + 1) * width]
-}
-
 #[cfg(test)]
 mod reduction_tests {
     use super::*;
@@ -511,13 +445,5 @@ mod tests {
         assert_eq!(hard_sigmoid(-10.0f64), 0.0);
         assert!((hard_sigmoid(1.0f64) - 0.7).abs() < 1e-15);
         assert!((sigmoid(-800.0f64)).abs() < 1e-300);
-    }
-
-    #[test]
-    fn state_pair_splits_adjacent_steps() {
-        let mut data: Vec<i32> = (0..12).collect();
-        let (prev, next) = state_pair(&mut data, 2, 2, 1);
-        assert_eq!(prev, &[4, 5, 6, 7]);
-        assert_eq!(next, &mut [8, 9, 10, 11]);
     }
 }

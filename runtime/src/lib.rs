@@ -38,6 +38,7 @@ pub use sequence::{Layout, Mask, Sequence, Trace};
 /// What generated code refers to, through `::cellforge::__private`.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::activation::act as __act;
     pub use crate::backward::GradParts;
     pub use crate::cell::check_param;
     pub use crate::chunk::{GradStep, StepParts, StepRefs};

@@ -32,51 +32,10 @@ pub trait Real:
     /// of it vectorize; for `f64` the same reduction and a Taylor series to
     /// the 13th power (below 4 machine epsilons).
     fn exp_fast(self) -> Self;
-
-    /// `C = A · B + beta · C` through `matrixmultiply`, on raw strided data.
-    ///
-    /// # Safety
-    /// The pointers and strides must describe matrices inside live
-    /// allocations (`m × k`, `k × n`, `m × n`), and C must not overlap A or B.
-    #[doc(hidden)]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    );
 }
 
 impl Real for f32 {
     const DTYPE: &'static str = "float32";
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe { matrixmultiply::sgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
-    }
     #[inline(always)]
     fn tanh_fast(self) -> Self {
         // The odd rational approximation of tanh on [-7.905, 7.905] used by
@@ -128,24 +87,6 @@ impl Real for f32 {
 
 impl Real for f64 {
     const DTYPE: &'static str = "float64";
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        a: *const Self,
-        rsa: isize,
-        csa: isize,
-        b: *const Self,
-        rsb: isize,
-        csb: isize,
-        beta: Self,
-        c: *mut Self,
-        rsc: isize,
-        csc: isize,
-    ) {
-        // SAFETY: forwarded from the caller's contract.
-        unsafe { matrixmultiply::dgemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc) }
-    }
     #[inline(always)]
     fn tanh_fast(self) -> Self {
         // Cephes: for |x| < 0.625 an odd rational function; beyond,

@@ -425,9 +425,7 @@ impl<T: Real> Trace<T> {
     ) -> Vec<crate::chunk::StepParts<'_, T>> {
         use crate::chunk::{ColsRef, StepParts};
         let (m, steps, k) = (self.m, self.steps, ranges.len());
-        while self.packs.len() < k {
-            self.packs.push(crate::gemm::PackCache::new());
-        }
+        crate::chunk::at_least(&mut self.packs, k);
         let mut states =
             crate::chunk::split_all(&mut self.states, m, steps + 1, ranges).into_iter();
         let mut outputs = crate::chunk::split_all(&mut self.outputs, m, steps, ranges).into_iter();

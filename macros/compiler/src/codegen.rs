@@ -1124,7 +1124,8 @@ impl Gen<'_> {
                 }
                 Op::Func(Func::Dyn(k), a) => {
                     let a = self.read(*a, level, prelude);
-                    quote!(self.activations[#k].apply(#a))
+                    let act = format_ident!("__A{}", k);
+                    quote!(<#act as #cf::__act::Act>::apply(#a))
                 }
                 Op::Func(f, a) => {
                     let a = self.read(*a, level, prelude);
@@ -1160,16 +1161,23 @@ impl Gen<'_> {
         let mut windows = windows::Windows::default();
         let body = windows.rewrite(quote!(#(#lets)* #(#stores)*));
         let decls = windows.declarations(&self.cf);
-        let (columns, call) = windows.kernel(body, &self.cf);
+        let (columns, call, acts) = windows.kernel(body, &self.cf);
+        let columns_loop = windows::dispatch(
+            &acts,
+            quote! {
+                for __j in 0..__m {
+                    #decls
+                    #call
+                }
+            },
+            &self.cf,
+        );
         quote! {
             {
                 let __n = #len;
                 #(#prelude)*
                 #columns
-                for __j in 0..__m {
-                    #decls
-                    #call
-                }
+                #columns_loop
             }
         }
     }

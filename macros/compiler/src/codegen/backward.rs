@@ -206,7 +206,10 @@ impl Gen<'_> {
                     Func::Log => quote!(#g / #va),
                     Func::HardSigmoid => quote!(#g * #cf::kernel::hard_sigmoid_slope(#va)),
                     Func::Sqrt => quote!(#g / (#y + #y)),
-                    Func::Dyn(k) => quote!(#g * self.activations[#k].slope(#va, #y)),
+                    Func::Dyn(k) => {
+                        let act = format_ident!("__A{}", k);
+                        quote!(#g * <#act as #cf::__act::Act>::slope(#va, #y))
+                    }
                 };
                 out.push(self.add_adjoint(*a, d, level, prelude));
             }
@@ -264,16 +267,23 @@ impl Gen<'_> {
         let mut windows = super::windows::Windows::default();
         let body = windows.rewrite(quote!(#(#lets)* #(#inits)* #(#body)*));
         let decls = windows.declarations(&self.cf);
-        let (columns, call) = windows.kernel(body, &self.cf);
+        let (columns, call, acts) = windows.kernel(body, &self.cf);
+        let columns_loop = super::windows::dispatch(
+            &acts,
+            quote! {
+                for __j in 0..__m {
+                    #decls
+                    #call
+                }
+            },
+            &self.cf,
+        );
         quote! {
             {
                 let __n = #len;
                 #(#prelude)*
                 #columns
-                for __j in 0..__m {
-                    #decls
-                    #call
-                }
+                #columns_loop
             }
         }
     }

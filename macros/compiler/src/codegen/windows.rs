@@ -195,6 +195,51 @@ impl Windows {
     }
 }
 
+/// The activations, chosen at run time, that a body names as `__A<k>`.
+fn activations(tokens: &TokenStream, acts: &mut Vec<usize>) {
+    for tt in tokens.clone() {
+        match tt {
+            TokenTree::Ident(id) => {
+                if let Some(k) = id
+                    .to_string()
+                    .strip_prefix("__A")
+                    .and_then(|r| r.parse::<usize>().ok())
+                    && !acts.contains(&k)
+                {
+                    acts.push(k);
+                }
+            }
+            TokenTree::Group(g) => activations(&g.stream(), acts),
+            _ => {}
+        }
+    }
+}
+
+/// `body` once for each combination of the run-time activations `acts`,
+/// chosen by one `match` on the cell's activations, outside the loop: in
+/// each arm `__A<k>` names the chosen activation's type.
+pub(super) fn dispatch(acts: &[usize], body: TokenStream, cf: &TokenStream) -> TokenStream {
+    let Some((&k, rest)) = acts.split_first() else {
+        return body;
+    };
+    let inner = dispatch(rest, body, cf);
+    let ty = format_ident!("__A{}", k);
+    let arms = ["Linear", "Tanh", "Sigmoid", "Relu", "HardSigmoid"].map(|name| {
+        let v = format_ident!("{}", name);
+        quote! {
+            #cf::Activation::#v => {
+                type #ty = #cf::__act::#v;
+                #inner
+            }
+        }
+    });
+    quote! {
+        match self.activations[#k] {
+            #(#arms)*
+        }
+    }
+}
+
 /// Collects the `__k…` constants a body uses, and whether it uses `self`.
 fn free_names(tokens: &TokenStream, consts: &mut Vec<Ident>, uses_self: &mut bool) {
     for tt in tokens.clone() {
@@ -248,11 +293,20 @@ fn replace_self(tokens: TokenStream) -> TokenStream {
 
 impl Windows {
     /// The loop over `__i` as a function of the windows, and its call for
-    /// one column: `(definition, call)`.
-    pub(super) fn kernel(&self, body: TokenStream, cf: &TokenStream) -> (TokenStream, TokenStream) {
+    /// one column: `(definition, call, activations)`. The function is
+    /// generic over the run-time activations the body uses (`__A<k>`,
+    /// listed last), which the call names; [`dispatch`] binds them.
+    pub(super) fn kernel(
+        &self,
+        body: TokenStream,
+        cf: &TokenStream,
+    ) -> (TokenStream, TokenStream, Vec<usize>) {
         let mut consts = Vec::new();
         let mut uses_self = false;
         free_names(&body, &mut consts, &mut uses_self);
+        let mut acts = Vec::new();
+        activations(&body, &mut acts);
+        let act_params: Vec<Ident> = acts.iter().map(|k| format_ident!("__A{}", k)).collect();
         let body = replace_self(body);
         let mut params = Vec::new();
         let mut args = Vec::new();
@@ -288,14 +342,18 @@ impl Windows {
         let def = quote! {
             #[inline(never)]
             #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
-            fn __columns<T: #cf::Real>(__n: usize, #(#params),*) {
+            fn __columns<T: #cf::Real #(, #act_params: #cf::__act::Act)*>(__n: usize, #(#params),*) {
                 #(#reslice)*
                 for __i in 0..__n {
                     #body
                 }
             }
         };
-        let call = quote!(__columns(__n, #(#args),*););
-        (def, call)
+        let call = if act_params.is_empty() {
+            quote!(__columns(__n, #(#args),*);)
+        } else {
+            quote!(__columns::<T #(, #act_params)*>(__n, #(#args),*);)
+        };
+        (def, call, acts)
     }
 }
