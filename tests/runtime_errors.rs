@@ -151,3 +151,83 @@ fn a_reused_trace_gives_the_same_numbers() {
     assert_eq!(fresh.state_array(0), reused.state_array(0));
     assert_eq!(fresh.output_array(0), reused.output_array(0));
 }
+
+/// `.npy` bytes whose header claims `shape` and holds no data.
+fn npy_claiming(shape: &str) -> Vec<u8> {
+    let mut header = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(header.as_bytes());
+    bytes
+}
+
+#[test]
+fn sizes_that_overflow_are_errors_not_panics() {
+    use cellforge::interop::{NamedArray, Weights};
+    use std::io::Write;
+    let err = NamedArray::new("w", vec![1 << 32, 1 << 32], vec![], "float64").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the tensor `w`: its shape [4294967296, 4294967296] holds more values than memory can"
+    );
+    let err = cellforge::Mask::new(vec![], usize::MAX, 2).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("{} examples × 2 steps", usize::MAX)),
+        "{err}"
+    );
+    let dir = std::env::temp_dir().join(format!("cellforge-overflow-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for (k, shape) in ["(4294967296, 4294967296)", "(18446744073709551615, 2)"]
+        .into_iter()
+        .enumerate()
+    {
+        let path = dir.join(format!("huge{k}.npz"));
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        zip.start_file("arr_0.npy", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        zip.write_all(&npy_claiming(shape)).unwrap();
+        zip.finish().unwrap();
+        let err = Weights::read_npz(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        assert!(err.contains("holds more values than memory can"), "{err}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn concurrent_saves_to_one_path_each_succeed_and_the_file_is_whole() {
+    use cellforge::interop::{NamedArray, Weights};
+    let dir = std::env::temp_dir().join(format!("cellforge-concurrent-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("shared.safetensors");
+    std::thread::scope(|s| {
+        for writer in 0..4 {
+            let path = &path;
+            s.spawn(move || {
+                for round in 0..50 {
+                    let value = (writer * 1000 + round) as f64;
+                    let mut w = Weights::new();
+                    w.push(NamedArray::new("v", vec![64], vec![value; 64], "float64").unwrap())
+                        .unwrap();
+                    w.write_safetensors(path)
+                        .unwrap_or_else(|e| panic!("writer {writer}, round {round}: {e}"));
+                }
+            });
+        }
+    });
+    let read = Weights::read_safetensors(&path).unwrap();
+    let v = &read.get("v").unwrap().data;
+    assert!(v.iter().all(|&x| x == v[0]), "one writer's file, whole");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != "shared.safetensors")
+        .collect();
+    assert!(leftovers.is_empty(), "no temporary file is left behind");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

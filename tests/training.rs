@@ -134,6 +134,54 @@ fn dropout_and_stacking_train() {
     assert!((a - b).abs().max() < 1e-6);
 }
 
+/// Every mistake in `fit`'s arguments is found before the first update:
+/// the error says which argument, in full, and the weights are bitwise
+/// those of before.
+#[test]
+fn fit_checks_all_its_inputs_before_training() {
+    let (x, y) = task(40, 5);
+    let (vx, vy) = task(20, 6);
+    let mut m = model(Lstm::new(4));
+    let weights = |m: &Sequential<f32>| -> Vec<Vec<f32>> {
+        m.layers()
+            .iter()
+            .flat_map(|l| l.params().into_iter().map(<[f32]>::to_vec))
+            .collect()
+    };
+    let before = weights(&m);
+    let fit = |validation| Fit {
+        epochs: 2,
+        validation: Some(validation),
+        ..Fit::default()
+    };
+    let three = vy.columns(0, 3).into_owned();
+    let err = m.fit(&x, &y, &fit((vx.clone(), three))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the validation targets must be one column per validation input example (20), found 3 columns"
+    );
+    let mut nan = vy.clone();
+    nan[(0, 1)] = f32::NAN;
+    let err = m.fit(&x, &y, &fit((vx.clone(), nan))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the validation data is not finite (NaN or infinite)"
+    );
+    let bad_ids = Tensor::Ids(Tokens::from_rows(&vec![vec![9; 12]; 20]).unwrap());
+    let err = m.fit(&x, &y, &fit((bad_ids, vy.clone()))).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the word ids given to `Embedding` (on the validation data): index 9 is out of range (there are 6)"
+    );
+    let two_rows = DMatrix::<f32>::zeros(2, 40);
+    let err = m.fit(&x, &two_rows, &Fit::default()).unwrap_err();
+    assert!(
+        err.to_string().contains("(on the training data)"),
+        "the loss against the output: {err}"
+    );
+    assert_eq!(weights(&m), before, "no mistake changed a weight");
+}
+
 #[test]
 fn bad_input_is_an_error() {
     let (x, y) = task(40, 5);
@@ -142,7 +190,7 @@ fn bad_input_is_an_error() {
     let err = m.fit(&x, &few, &Fit::default()).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the targets must be one column per input example (40), found 39 columns"
+        "the training targets must be one column per training input example (40), found 39 columns"
     );
     let err = m
         .fit(

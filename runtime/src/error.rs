@@ -143,3 +143,9 @@ impl Error {
 pub fn dims2(rows: usize, cols: usize) -> String {
     format!("{rows} × {cols}")
 }
+
+/// The number of values of a shape, or `None` when it overflows `usize`
+/// (a shape read from a file or given by a caller may claim any size).
+pub fn checked_len(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}

@@ -112,10 +112,19 @@ pub struct Mask {
 impl Mask {
     /// A mask from `valid[t · m + j]`, whether step `t` of example `j` is real.
     pub fn new(valid: Vec<bool>, m: usize, steps: usize) -> Result<Self, Error> {
-        if valid.len() != m * steps {
+        let Some(entries) = m.checked_mul(steps) else {
             return Err(Error::Shape {
                 tensor: "the mask".into(),
-                expected: format!("{m} examples × {steps} steps = {} entries", m * steps),
+                expected: format!(
+                    "{m} examples × {steps} steps, a number of entries that fits in memory"
+                ),
+                found: format!("{} entries", valid.len()),
+            });
+        };
+        if valid.len() != entries {
+            return Err(Error::Shape {
+                tensor: "the mask".into(),
+                expected: format!("{m} examples × {steps} steps = {entries} entries"),
                 found: format!("{} entries", valid.len()),
             });
         }

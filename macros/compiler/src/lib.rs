@@ -39,7 +39,12 @@ pub struct Compiled {
 pub fn compile(input: TokenStream) -> Result<Compiled, (Errors, Option<syn::Ident>)> {
     let mut cx = Ctxt::default();
     let decl = parse::parse_cell(input, &mut cx);
-    let name = decl.as_ref().map(|d| d.name.clone());
+    // A name the generated code uses for something else gets one error at
+    // the name, and no stub (which would collide too).
+    let name = decl
+        .as_ref()
+        .map(|d| d.name.clone())
+        .filter(|n| parse::check_cell_name(n, &mut cx));
     let graph = decl.and_then(|d| lower::lower(d, &mut cx));
     match (cx.finish(()), graph) {
         (Ok(()), Some(graph)) => {

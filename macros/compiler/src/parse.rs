@@ -57,6 +57,32 @@ pub fn parse_cell(tokens: TokenStream, cx: &mut Ctxt) -> Option<CellDecl> {
     }
 }
 
+/// Names the generated code uses unqualified: its scalar type parameter
+/// `T`, the primitive types and the prelude's `Option` and `Result` with
+/// their variants. A cell given one of them would shadow it in its module.
+const TAKEN_NAMES: [&str; 24] = [
+    "T", "bool", "char", "str", "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8",
+    "u16", "u32", "u64", "u128", "usize", "Option", "Some", "None", "Result", "Ok", "Err",
+];
+
+/// Whether `name` may name a cell; if not, an error at it.
+pub fn check_cell_name(name: &Ident, cx: &mut Ctxt) -> bool {
+    let text = name.to_string();
+    if !TAKEN_NAMES.contains(&text.as_str()) {
+        return true;
+    }
+    let what = if text == "T" {
+        "the generated code's scalar type parameter"
+    } else {
+        "a type or value that the generated code uses"
+    };
+    cx.error(
+        name.span(),
+        format!("a cell cannot be named `{text}`: that is {what}; choose another name"),
+    );
+    false
+}
+
 /// Splits the body at top-level `;` and parses each statement separately.
 fn parse_body(body: TokenStream, cx: &mut Ctxt) -> Vec<Item> {
     let mut items = Vec::new();

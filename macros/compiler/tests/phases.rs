@@ -82,7 +82,7 @@ fn lstm_gates_share_one_stacked_product_with_the_input_part_hoisted() {
 #[test]
 fn a_parameter_used_with_two_operands_is_not_stacked() {
     let c = compile(quote! {
-        cell T { dims n; input x: [n]; state h: [n]; param w: [n, n], u: [n, n];
+        cell Shared { dims n; input x: [n]; state h: [n]; param w: [n, n], u: [n, n];
                  h = tanh(w @ x + w @ h + u @ h); }
     })
     .expect("compiles");

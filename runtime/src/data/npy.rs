@@ -129,8 +129,23 @@ pub fn parse_npy_float(
     };
     match values {
         Array::Float(v) => {
-            if v.len() != shape.iter().product::<usize>() {
-                return Err(bad(name, "the data does not fill the shape"));
+            match crate::error::checked_len(&shape) {
+                None => {
+                    return Err(bad(
+                        name,
+                        format!("its shape {shape:?} holds more values than memory can"),
+                    ));
+                }
+                Some(len) if len != v.len() => {
+                    return Err(bad(
+                        name,
+                        format!(
+                            "the data ({} values) does not fill the shape {shape:?}",
+                            v.len()
+                        ),
+                    ));
+                }
+                Some(_) => {}
             }
             Ok((shape, v, dtype))
         }

@@ -28,7 +28,12 @@ impl NamedArray {
         dtype: &'static str,
     ) -> Result<Self, Error> {
         let name = name.into();
-        let len: usize = shape.iter().product();
+        let Some(len) = crate::error::checked_len(&shape) else {
+            return Err(Error::Weights {
+                what: format!("the tensor `{name}`"),
+                reason: format!("its shape {shape:?} holds more values than memory can"),
+            });
+        };
         if len != data.len() {
             return Err(Error::Weights {
                 what: format!("the tensor `{name}`"),
@@ -69,14 +74,22 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
+    // A name of its own for every write, even from threads of one process
+    // writing to one path at once: each renames its own whole file into
+    // place, and the last rename wins.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}.tmp-{}-{}",
         path.file_name()
             .map_or("weights".into(), |f| f.to_string_lossy()),
-        std::process::id()
+        std::process::id(),
+        WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)

@@ -370,6 +370,43 @@ impl<T: Real> Sequential<T> {
         Ok(())
     }
 
+    /// Checks every input of `fit` before the first update, so that a
+    /// mistake leaves the model as it was: the model is compiled, the batch
+    /// size, the training and validation data (counts, finite values), and
+    /// the loss against the model's output (one example of each set is run
+    /// through the model, without training, and its loss evaluated).
+    fn check_fit(
+        &mut self,
+        x: &Tensor<T>,
+        y: &DMatrix<T>,
+        options: &Fit<T>,
+    ) -> Result<Loss, Error> {
+        let loss = self.loss.ok_or_else(not_compiled)?;
+        if self.optimizer.is_none() {
+            return Err(not_compiled());
+        }
+        check_batch_size(options.batch_size)?;
+        let mut sets = vec![("training", x, y)];
+        if let Some((vx, vy)) = &options.validation {
+            sets.push(("validation", vx, vy));
+        }
+        for (which, x, y) in sets {
+            check_counts_of(which, x, y)?;
+            if !x.is_finite() || !y.iter().all(|v| v.is_finite()) {
+                return Err(Error::NonFinite {
+                    what: format!("the {which} data"),
+                    epoch: 0,
+                    step: 0,
+                });
+            }
+            let first = x.select(&[0])?;
+            let pred = self.predict(&first, 1).map_err(|e| in_set(which, e))?;
+            loss.eval(&pred, &y.select_columns(&[0]))
+                .map_err(|e| in_set(which, e))?;
+        }
+        Ok(loss)
+    }
+
     /// Trains on `x` and `y` (`(n_out, N)` targets, one column per example).
     pub fn fit(
         &mut self,
@@ -377,16 +414,7 @@ impl<T: Real> Sequential<T> {
         y: &DMatrix<T>,
         options: &Fit<T>,
     ) -> Result<History, Error> {
-        check_counts(x, y)?;
-        check_batch_size(options.batch_size)?;
-        if !x.is_finite() || !y.iter().all(|v| v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "the training data".into(),
-                epoch: 0,
-                step: 0,
-            });
-        }
-        let loss = self.loss.ok_or_else(not_compiled)?;
+        let loss = self.check_fit(x, y, options)?;
         let n = x.m();
         let steps = n.div_ceil(options.batch_size);
         let mut history = History::default();
@@ -511,19 +539,55 @@ fn not_compiled() -> Error {
 }
 
 fn check_counts<T: Real>(x: &Tensor<T>, y: &DMatrix<T>) -> Result<(), Error> {
+    check_counts_of("", x, y)
+}
+
+/// The targets of the `which` set (`training`, `validation`, or none
+/// named) fit its inputs.
+fn check_counts_of<T: Real>(which: &str, x: &Tensor<T>, y: &DMatrix<T>) -> Result<(), Error> {
+    let set = if which.is_empty() {
+        String::new()
+    } else {
+        format!("{which} ")
+    };
     if x.m() != y.ncols() {
         return Err(Error::Shape {
-            tensor: "the targets".into(),
-            expected: format!("one column per input example ({})", x.m()),
+            tensor: format!("the {set}targets"),
+            expected: format!("one column per {set}input example ({})", x.m()),
             found: format!("{} columns", y.ncols()),
         });
     }
     if x.m() == 0 {
         return Err(Error::EmptyBatch {
-            context: "fit".into(),
+            context: if which.is_empty() {
+                "fit".into()
+            } else {
+                format!("fit's {which} data")
+            },
         });
     }
     Ok(())
+}
+
+/// An error met while checking the `which` set, saying which set it was.
+fn in_set(which: &str, e: Error) -> Error {
+    match e {
+        Error::Shape {
+            tensor,
+            expected,
+            found,
+        } => Error::Shape {
+            tensor: format!("{tensor} (on the {which} data)"),
+            expected,
+            found,
+        },
+        Error::Index { what, index, len } => Error::Index {
+            what: format!("{what} (on the {which} data)"),
+            index,
+            len,
+        },
+        other => other,
+    }
 }
 
 fn check_batch_size(b: usize) -> Result<(), Error> {
