@@ -4,7 +4,13 @@
 //! ```text
 //! cargo run --release --example bench -- [--json] [--cell rnn,lstm,gru,keras_lstm,fixed_keras_lstm] [--n-a 1,32,128,512]
 //!                                          [--n-x 32] [--m 64] [--t 100] [--dtype f32|f64] [--reps 10]
+//!                                          [--latency] [--memory]
 //! ```
+//!
+//! `--latency` times streaming inference instead: one example, one step at a
+//! time through the LSTM, each step's state fed to the next (microseconds per
+//! step). `--memory` prints the bytes the trace of a training run of the LSTM
+//! keeps for its backward pass.
 //!
 //! The loss is the sum of all hidden states, so forward + backward computes
 //! the gradient of every parameter and every input. FLOPs count the matrix
@@ -13,6 +19,7 @@
 
 use cellforge::prelude::*;
 use cellforge::{Upstream, cell};
+use nalgebra::DMatrix;
 use std::time::Instant;
 
 cell! {
@@ -78,6 +85,8 @@ cell! {
 
 struct Config {
     json: bool,
+    latency: bool,
+    memory: bool,
     cells: Vec<String>,
     n_a: Vec<usize>,
     n_x: usize,
@@ -90,6 +99,8 @@ struct Config {
 fn parse() -> Result<Config, String> {
     let mut c = Config {
         json: false,
+        latency: false,
+        memory: false,
         cells: vec!["rnn".into(), "lstm".into(), "gru".into()],
         n_a: vec![1, 32, 128, 512],
         n_x: 32,
@@ -112,6 +123,8 @@ fn parse() -> Result<Config, String> {
         let mut value = || args.next().ok_or(format!("{a} needs a value"));
         match a.as_str() {
             "--json" => c.json = true,
+            "--latency" => c.latency = true,
+            "--memory" => c.memory = true,
             "--cell" => c.cells = value()?.split(',').map(String::from).collect(),
             "--n-a" => c.n_a = list(value()?)?,
             "--n-x" => c.n_x = list(value()?)?.first().copied().unwrap_or(32),
@@ -165,7 +178,68 @@ fn time<T: Real, C: Cell<T>>(cell: &C, c: &Config) -> Result<(f64, f64), Error> 
     Ok((median(fwd), median(both)))
 }
 
+/// Streaming inference: microseconds per step of one example through the
+/// LSTM, each step's state fed to the next, median over repetitions of
+/// 1,000 steps.
+fn latency<T: Real>(c: &Config, n_a: usize) -> Result<f64, Error> {
+    let mut rng = NumpyRng::new(2);
+    let cell = BenchLstm::<T>::init(BenchLstmDims { n_x: c.n_x, n_a }, &mut rng)?;
+    let xs = Sequence::new(rng.randn_matrix::<T>(c.n_x, 1), 1)?;
+    let mut state = cell.zero_state(1);
+    let mut trace = cell.forward(&xs, &state)?;
+    const STEPS: usize = 1000;
+    let mut times = Vec::new();
+    for rep in 0..c.reps + 2 {
+        let start = Instant::now();
+        for _ in 0..STEPS {
+            cell.forward_into(&xs, &state, &mut trace)?;
+            if let (Some(h), Some(cc)) = (trace.state_at(0, 1), trace.state_at(1, 1)) {
+                state.h.copy_from(&h);
+                state.c.copy_from(&cc);
+            }
+        }
+        if rep >= 2 {
+            times.push(start.elapsed().as_secs_f64() * 1e6 / STEPS as f64);
+        }
+    }
+    std::hint::black_box(&state);
+    Ok(median(times))
+}
+
+/// Prints the streaming latency (`--latency`) or the bytes a training run
+/// keeps for its backward (`--memory`) of the LSTM at each size.
+fn run_extra<T: Real>(c: &Config) -> Result<(), Error> {
+    let mut rng = NumpyRng::new(0);
+    for &n_a in &c.n_a {
+        if c.latency {
+            let us = latency::<T>(c, n_a)?;
+            println!(
+                "{{\"framework\":\"cellforge\",\"kind\":\"latency\",\"cell\":\"lstm\",\"n_x\":{},\"n_a\":{n_a},\"dtype\":\"{}\",\"us_per_step\":{us:.3}}}",
+                c.n_x,
+                T::DTYPE
+            );
+        }
+        if c.memory {
+            let cell = BenchLstm::<T>::init(BenchLstmDims { n_x: c.n_x, n_a }, &mut rng)?;
+            let xs = Sequence::new(DMatrix::<T>::zeros(c.n_x, c.m * c.t), c.m)?;
+            let trace = cell.forward(&xs, &cell.zero_state(c.m))?;
+            println!(
+                "{{\"framework\":\"cellforge\",\"kind\":\"memory\",\"cell\":\"lstm\",\"n_x\":{},\"n_a\":{n_a},\"m\":{},\"T\":{},\"dtype\":\"{}\",\"bytes\":{}}}",
+                c.n_x,
+                c.m,
+                c.t,
+                T::DTYPE,
+                trace.bytes()
+            );
+        }
+    }
+    Ok(())
+}
+
 fn run<T: Real>(c: &Config) -> Result<(), Error> {
+    if c.latency || c.memory {
+        return run_extra::<T>(c);
+    }
     let mut rng = NumpyRng::new(0);
     for cell in &c.cells {
         for &n_a in &c.n_a {

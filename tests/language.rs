@@ -316,3 +316,36 @@ fn reductions_match_a_direct_computation() {
     let report = check_gradients(&cell, &xs, &Empty::default(), &loss, 1e-4).unwrap();
     assert!(report.worst() < 1e-7, "{report}");
 }
+
+/// A trace keeps the weights it packed from one run to the next of the same
+/// cell; a change of the weights, another cell or a clone is seen, and the
+/// run gives the numbers of a fresh trace.
+#[test]
+fn a_reused_trace_follows_changes_of_the_weights() {
+    use cellforge::cells::lstm::{Lstm, LstmDims};
+    let mut rng = NumpyRng::new(12);
+    let dims = LstmDims {
+        n_x: 3,
+        n_a: 5,
+        n_y: 2,
+    };
+    let mut cell = Lstm::<f64>::init(dims, &mut rng).unwrap();
+    let other = Lstm::<f64>::init(dims, &mut rng).unwrap();
+    let xs = Sequence::new(rng.randn_matrix(3, 4 * 6), 4).unwrap();
+    let s0 = cell.zero_state(4);
+    let fresh = |c: &Lstm<f64>| c.forward(&xs, &s0).unwrap().state(0).unwrap().clone();
+    let mut trace = cell.forward(&xs, &s0).unwrap();
+    let reused = |c: &Lstm<f64>, trace: &mut Trace<f64>| {
+        c.forward_into(&xs, &s0, trace).unwrap();
+        trace.state(0).unwrap().clone()
+    };
+    assert_eq!(reused(&cell, &mut trace), fresh(&cell));
+    cell.flat_params_mut()[0] += 0.5;
+    assert_eq!(reused(&cell, &mut trace), fresh(&cell), "after a change");
+    assert_eq!(reused(&other, &mut trace), fresh(&other), "another cell");
+    let mut copy = cell.clone();
+    copy.flat_params_mut()[1] -= 0.25;
+    assert_eq!(reused(&copy, &mut trace), fresh(&copy), "a changed clone");
+    assert_eq!(reused(&cell, &mut trace), fresh(&cell), "back to the first");
+    assert_ne!(fresh(&copy), fresh(&cell));
+}

@@ -13,7 +13,7 @@ faster. Usage, from anywhere in the repository:
     python3 benches/peers/compare.py [--cell rnn,lstm,gru] [--n-a 1,32,128,512]
         [--n-x 32] [--m 64] [--t 100] [--dtype f32|f64|f32,f64] [--reps 10]
         [--framework pytorch,jax] [--threads 2] [--metric fwdbwd|fwd]
-        [--save FILE] [--from FILE ...] [--check-targets]
+        [--save FILE] [--from FILE ...] [--check-targets] [--scaling]
 
 `--from FILE` (repeatable, `-` for stdin) reads previously saved JSON lines
 instead of running anything and tabulates every dtype found there; `--save
@@ -23,7 +23,11 @@ them with `--from`), prints each target with its measured ratio, and exits
 with status 1 when any is missed: forward + backward, n_x = 32, m = 64,
 T = 100, f32 and f64, at least 2x the faster peer for RNN, LSTM and GRU at
 n_a <= 32, 1.3x at n_a = 128, 1x at n_a = 512, and the LSTM with n_a = 32,
-T = 500 at least 1.5x PyTorch.
+T = 500 at least 1.5x PyTorch, and streaming latency (one example, one step,
+n_a = 32) at least 5x lower than PyTorch's `LSTMCell`.
+`--scaling` prints the LSTM's time against T and against the batch, on one
+thread against two, its streaming latency and the bytes it keeps for the
+backward, each against the peers in the same run.
 `--framework` and `--threads` only concern the peers. `--metric fwd` compares
 forward times instead of forward + backward.
 """
@@ -53,6 +57,11 @@ def parse_args(argv=None):
     p.add_argument("--framework", help="peers to run (default pytorch,jax)")
     p.add_argument("--threads", help="threads for the peers (default 2)")
     p.add_argument("--metric", choices=("fwdbwd", "fwd"), default="fwdbwd")
+    p.add_argument(
+        "--scaling",
+        action="store_true",
+        help="print the scaling, latency and memory tables of the performance chapter",
+    )
     p.add_argument(
         "--check-targets",
         action="store_true",
@@ -103,21 +112,28 @@ def json_lines(text):
     return rows
 
 
-def run(command):
-    """Runs a command from the repository root; its stderr passes through."""
+def run(command, env=None):
+    """Runs a command from the repository root; its stderr passes through.
+    `env` adds variables to the environment."""
     print("$ " + " ".join(command), file=sys.stderr, flush=True)
-    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    full = dict(os.environ, **(env or {}))
+    done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, text=True, env=full)
     if done.returncode != 0:
         sys.exit(f"`{' '.join(command)}` failed with exit code {done.returncode}")
     return done.stdout
 
 
-def collect(args):
+def collect(args, ours_env=None, extra=()):
+    """Runs both sides for every dtype. `ours_env` adds variables to
+    cellforge's environment; `extra` flags go to both benchmarks."""
     rows = []
     for dtype in args.dtypes:
-        common = shared_args(args, dtype)
+        common = shared_args(args, dtype) + list(extra)
         rows += json_lines(
-            run(["cargo", "run", "--release", "--example", "bench", "--", "--json"] + common)
+            run(
+                ["cargo", "run", "--release", "--example", "bench", "--", "--json"] + common,
+                ours_env,
+            )
         )
         peers = [sys.executable, os.path.join(HERE, "rnn_peers.py")] + common
         if args.framework is not None:
@@ -188,6 +204,88 @@ def tables(rows, metric):
     return "\n".join(out)
 
 
+def scaling(args):
+    """The scaling and latency tables of the book's performance chapter, in
+    one run: the LSTM with n_a = 32, n_x = 32, f32, forward + backward,
+    against T, against the batch m, on one thread against two; streaming
+    latency; the bytes kept for the backward."""
+    out = []
+
+    def base(**kw):
+        a = argparse.Namespace(**vars(args))
+        a.dtypes = ["f32"]
+        a.cell, a.n_a, a.n_x, a.m, a.t = "lstm", "32", "32", "64", "100"
+        a.framework, a.threads = None, None
+        for k, v in kw.items():
+            setattr(a, k, v)
+        return a
+
+    def ms(rows, framework, **key):
+        for r in rows:
+            if r["framework"] == framework and all(r.get(k) == v for k, v in key.items()):
+                return r.get("fwdbwd_ms")
+        return None
+
+    def table(title, label, values, rows_of):
+        lines = [f"#### {title}", "", f"| {label} | cellforge ms | PyTorch ms | JAX ms | ratio |",
+                 "|---:|---:|---:|---:|---:|"]
+        for v, (rows, key) in zip(values, rows_of):
+            ours = ms(rows, "cellforge", **key)
+            peers = [ms(rows, f, **key) for f, _ in PEERS]
+            present = [p for p in peers if p is not None]
+            ratio = min(present) / ours if ours and present else None
+            lines.append(f"| {v} | {fmt(ours, 3)} | " + " | ".join(fmt(p, 3) for p in peers)
+                         + f" | {fmt(ratio, 2)} |")
+        return "\n".join(lines + [""])
+
+    ts = (100, 500, 2000)
+    rows_t = [(collect(base(t=str(t))), {"T": t}) for t in ts]
+    out.append(table("Time against T (m = 64)", "T", ts, rows_t))
+    batches = (1, 8, 64, 256)
+    rows_m = [(collect(base(m=str(m))), {"m": m}) for m in batches]
+    out.append(table("Time against the batch m (T = 100)", "m", batches, rows_m))
+    rows_th = [
+        (collect(base(threads=str(n)), {"CELLFORGE_THREADS": str(n)}), {"T": 100})
+        for n in (1, 2)
+    ]
+    out.append(table("One thread against two (each side on as many)", "threads", (1, 2), rows_th))
+
+    lat = collect(base(n_a="1,32,128", framework="pytorch,jax"), None, ["--latency"])
+    lines = ["#### Streaming latency: one example, one step (f32)", "",
+             "| n_a | cellforge µs | PyTorch `LSTMCell` µs | JAX µs | PyTorch / cellforge |",
+             "|---:|---:|---:|---:|---:|"]
+    for n_a in (1, 32, 128):
+        get = lambda f: next((r["us_per_step"] for r in lat if r["framework"] == f  # noqa: E731
+                              and r["n_a"] == n_a and r.get("kind") == "latency"), None)
+        ours, torch, jax = get("cellforge"), get("pytorch"), get("jax")
+        ratio = torch / ours if ours and torch else None
+        lines.append(f"| {n_a} | {fmt(ours, 2)} | {fmt(torch, 2)} | {fmt(jax, 2)} | {fmt(ratio, 1)} |")
+    out.append("\n".join(lines + [""]))
+
+    mem = collect(base(n_a="32,128", framework="pytorch"), None, ["--memory"])
+    lines = ["#### Bytes kept for the backward of one training sequence (f32, m = 64, T = 100)", "",
+             "| n_a | cellforge MB | PyTorch `nn.LSTM` autograd MB |", "|---:|---:|---:|"]
+    for n_a in (32, 128):
+        get = lambda f: next((r["bytes"] for r in mem if r["framework"] == f  # noqa: E731
+                              and r["n_a"] == n_a and r.get("kind") == "memory"), None)
+        ours, torch = get("cellforge"), get("pytorch")
+        lines.append(f"| {n_a} | {fmt(ours and ours / 1e6, 2)} | {fmt(torch and torch / 1e6, 2)} |")
+    out.append("\n".join(lines + [""]))
+    return "\n".join(out), lat
+
+
+def latency_target(lat):
+    """Streaming latency at n_a = 32 at least 5x lower than PyTorch's LSTMCell."""
+    get = lambda f: next((r["us_per_step"] for r in lat if r["framework"] == f  # noqa: E731
+                          and r["n_a"] == 32 and r.get("kind") == "latency"), None)
+    ours, torch = get("cellforge"), get("pytorch")
+    ratio = torch / ours if ours and torch else None
+    met = ratio is not None and ratio >= 5.0
+    print(f"{'met   ' if met else 'MISSED'} float32 lstm n_a=32 streaming latency vs PyTorch LSTMCell: "
+          f"{fmt(ratio, 2)} (target 5)")
+    return met
+
+
 TARGET_MIN = ((1, 2.0), (32, 2.0), (128, 1.3), (512, 1.0))
 
 
@@ -236,6 +334,10 @@ def check_targets(rows):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.scaling:
+        text, _ = scaling(args)
+        print(text)
+        return 0
     if args.check_targets:
         rows = read_sources(args.sources) if args.sources else target_rows(args)
         if args.save:
@@ -243,7 +345,13 @@ def main(argv=None):
                 for r in rows:
                     f.write(json.dumps(r, separators=(",", ":")) + "\n")
         print(tables(rows, "fwdbwd"))
-        return 0 if check_targets(rows) else 1
+        ok = check_targets(rows)
+        if not args.sources:
+            base = argparse.Namespace(**vars(args))
+            base.dtypes, base.cell, base.n_a, base.n_x = ["f32"], "lstm", "32", "32"
+            base.m = base.t = base.framework = base.threads = None
+            ok &= latency_target(collect(base, None, ["--latency"]))
+        return 0 if ok else 1
     rows = read_sources(args.sources) if args.sources else collect(args)
     if args.save:
         with open(args.save, "w") as f:

@@ -83,6 +83,16 @@ def parse_args(argv=None):
     )
     p.add_argument("--reps", type=int, default=10)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument(
+        "--latency",
+        action="store_true",
+        help="time streaming inference of the LSTM instead: one example, one step at a time",
+    )
+    p.add_argument(
+        "--memory",
+        action="store_true",
+        help="print the bytes autograd keeps for the backward of nn.LSTM instead (PyTorch)",
+    )
     args = p.parse_args(argv)
     args.reps = max(1, args.reps)
     args.dtype = [DTYPES[d] for d in args.dtype]
@@ -260,8 +270,123 @@ def run_jax(args):
                 report("jax", cell, n_a, args, dtype, fwd, both)
 
 
+STREAM_STEPS = 1000
+
+
+def stream_line(framework, n_a, args, dtype, us):
+    line = {
+        "framework": framework,
+        "kind": "latency",
+        "cell": "lstm",
+        "n_x": args.n_x,
+        "n_a": n_a,
+        "dtype": dtype,
+        "us_per_step": round(us, 3),
+    }
+    print(json.dumps(line, separators=(",", ":")), flush=True)
+
+
+def pytorch_extra(args):
+    """Streaming latency of `nn.LSTMCell` called once per step under
+    `no_grad`, and the bytes autograd saves for the backward of `nn.LSTM`
+    (every tensor a `saved_tensors_hooks` pack sees, each storage once)."""
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    for dtype in args.dtype:
+        tdt = getattr(torch, dtype)
+        for n_a in args.n_a:
+            if args.latency:
+                cell = torch.nn.LSTMCell(args.n_x, n_a).to(tdt)
+                x = torch.randn(1, args.n_x, dtype=tdt)
+
+                def stream():
+                    h = torch.zeros(1, n_a, dtype=tdt)
+                    c = torch.zeros(1, n_a, dtype=tdt)
+                    with torch.no_grad():
+                        for _ in range(STREAM_STEPS):
+                            h, c = cell(x, (h, c))
+
+                us = median_ms(stream, args.reps) * 1e3 / STREAM_STEPS
+                stream_line("pytorch", n_a, args, dtype, us)
+            if args.memory:
+                mod = torch.nn.LSTM(args.n_x, n_a).to(tdt)
+                x = torch.randn(args.t, args.m, args.n_x, dtype=tdt, requires_grad=True)
+                seen = {}
+
+                def pack(t):
+                    storage = t.untyped_storage()
+                    seen[storage.data_ptr()] = storage.nbytes()
+                    return t
+
+                with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                    out = mod(x)[0]
+                line = {
+                    "framework": "pytorch",
+                    "kind": "memory",
+                    "cell": "lstm",
+                    "n_x": args.n_x,
+                    "n_a": n_a,
+                    "m": args.m,
+                    "T": args.t,
+                    "dtype": dtype,
+                    "bytes": sum(seen.values()),
+                }
+                del out
+                print(json.dumps(line, separators=(",", ":")), flush=True)
+
+
+def jax_latency(args):
+    """Streaming latency of a jitted LSTM step, called once per step."""
+    import jax
+
+    if "float64" in args.dtype:
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    sigmoid = lambda v: 1.0 / (1.0 + jnp.exp(-v))  # noqa: E731
+
+    @jax.jit
+    def step(p, x, h, c):
+        i, f, g, o = jnp.split(x @ p["wx"] + h @ p["wh"] + p["b"], 4, axis=-1)
+        c = sigmoid(f) * c + sigmoid(i) * jnp.tanh(g)
+        return sigmoid(o) * jnp.tanh(c), c
+
+    key = jax.random.PRNGKey(0)
+    for dtype in args.dtype:
+        jdt = getattr(jnp, dtype)
+        for n_a in args.n_a:
+            ks = jax.random.split(key, 4)
+            p = {
+                "wx": jax.random.normal(ks[0], (args.n_x, 4 * n_a), jdt) * 0.1,
+                "wh": jax.random.normal(ks[1], (n_a, 4 * n_a), jdt) * 0.1,
+                "b": jnp.zeros((4 * n_a,), jdt),
+            }
+            x = jax.random.normal(ks[2], (1, args.n_x), jdt)
+
+            def stream():
+                h = jnp.zeros((1, n_a), jdt)
+                c = jnp.zeros((1, n_a), jdt)
+                for _ in range(STREAM_STEPS):
+                    h, c = step(p, x, h, c)
+                jax.block_until_ready(h)
+
+            us = median_ms(stream, args.reps) * 1e3 / STREAM_STEPS
+            stream_line("jax", n_a, args, dtype, us)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.latency or args.memory:
+        if "jax" in args.framework and args.latency:
+            set_jax_env(args.threads)
+        for framework in args.framework:
+            if framework == "pytorch":
+                pytorch_extra(args)
+            elif args.latency:
+                jax_latency(args)
+        return 0
     # Before anything (torch included) could import JAX.
     if "jax" in args.framework:
         set_jax_env(args.threads)

@@ -105,6 +105,15 @@ pub trait Cell<T: Real>: Sized + Sync {
     /// All parameters in one mutable slice, in storage order.
     fn flat_params_mut(&mut self) -> &mut [T];
 
+    /// A number that changes whenever the parameters may have changed
+    /// (every [`Cell::flat_params_mut`] and every new or cloned cell draws
+    /// a new one), so that a run can keep the weights it packed for the
+    /// last run of the same cell; `None` when unknown, and the weights are
+    /// packed again at every run.
+    fn params_version(&self) -> Option<u64> {
+        None
+    }
+
     /// The rate of each random mask, in declaration order (set with the
     /// generated `with_rate`).
     fn noise_rates(&self) -> &[f64];
@@ -277,7 +286,6 @@ pub trait Cell<T: Real>: Sized + Sync {
             *trace = Trace::new(layout, xs.m(), xs.steps());
         }
         trace.load(xs, &initial.parts());
-        trace.reset_packs();
         trace.set_mask(mask.cloned());
         let slots = if trace.has_dropconnect() {
             self.param_slots()
@@ -291,6 +299,13 @@ pub trait Cell<T: Real>: Sized + Sync {
             self.flat_params(),
             &slots,
         )?;
+        // The weights packed by the last run into this trace serve again if
+        // they are this cell's, unchanged, and not a masked copy.
+        let params = self.flat_params();
+        trace.keep_packs_if(
+            self.params_version()
+                .map(|v| (params.as_ptr() as usize, params.len(), v)),
+        );
         self.hoist(trace);
         // Each worker runs every step on its range of the batch.
         let steps = xs.steps();
@@ -555,4 +570,43 @@ pub fn check_param(
         expected: format!("{} ({decl})", dims2(expected.0, expected.1)),
         found: dims2(found.0, found.1),
     })
+}
+
+/// The version of a cell's parameters (see [`Cell::params_version`]): a
+/// number drawn anew for every new or cloned cell and at every mutable
+/// access to its parameters. It takes no part in comparing cells.
+#[derive(Debug)]
+pub struct ParamsVersion(u64);
+
+impl ParamsVersion {
+    /// A number no other version has had in this process.
+    pub fn new() -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        ParamsVersion(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+
+    /// The number.
+    pub fn get(&self) -> u64 {
+        self.0
+    }
+}
+
+impl Default for ParamsVersion {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clone for ParamsVersion {
+    /// A clone is another cell, whose parameters may change on their own.
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl PartialEq for ParamsVersion {
+    /// Versions never make two cells unequal.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }

@@ -25,7 +25,7 @@ pub mod sequence;
 pub use activation::Activation;
 pub use array::NdArray;
 pub use backward::{BackwardLayout, Gradients, Upstream};
-pub use cell::{Cell, CellSpec, Empty, ParamSlot, StepResult, Tensors};
+pub use cell::{Cell, CellSpec, Empty, ParamSlot, ParamsVersion, StepResult, Tensors};
 pub use chunk::set_threads;
 pub use error::Error;
 pub use gradcheck::{Conditions, GradCheck, TensorCheck};
@@ -48,7 +48,7 @@ pub mod __private {
     pub use crate::sequence::{TraceParts, TraceRefs};
     pub use crate::{
         Activation, BackwardLayout, Cell, CellSpec, Empty, Error, Gradients, Init, Layout,
-        NoiseKind, NoiseLayout, NumpyRng, ParamSlot, Real, Tensors, Trace,
+        NoiseKind, NoiseLayout, NumpyRng, ParamSlot, ParamsVersion, Real, Tensors, Trace,
     };
     pub use nalgebra;
 }

@@ -225,6 +225,9 @@ pub struct Trace<T: Real> {
     /// The weights of the step's products, packed once per run by each
     /// worker.
     packs: Vec<crate::gemm::PackCache<T>>,
+    /// Whose weights `packs` holds: the parameters' address, length and
+    /// version ([`crate::Cell::params_version`]).
+    packed_for: Option<(usize, usize, u64)>,
 }
 
 /// Mutable access to a trace's buffers, for generated kernels.
@@ -287,6 +290,7 @@ impl<T: Real> Trace<T> {
                 .collect(),
             weights: Vec::new(),
             packs: Vec::new(),
+            packed_for: None,
             layout,
             mask: None,
         }
@@ -296,6 +300,20 @@ impl<T: Real> Trace<T> {
     /// Whether this trace fits a run with this layout and shape.
     pub fn fits(&self, layout: &Layout, m: usize, steps: usize) -> bool {
         &self.layout == layout && self.m == m && self.steps == steps
+    }
+
+    /// The bytes of the values this trace keeps for the backward pass: the
+    /// input, every state, output and slot of every step, the random masks
+    /// and the masked weights.
+    pub fn bytes(&self) -> usize {
+        let values = self.input.len()
+            + [&self.states, &self.outputs, &self.slots, &self.noise]
+                .iter()
+                .flat_map(|bufs| bufs.iter())
+                .map(DMatrix::len)
+                .sum::<usize>()
+            + self.weights.len();
+        values * std::mem::size_of::<T>()
     }
 
     /// Examples per step.
@@ -418,12 +436,17 @@ impl<T: Real> Trace<T> {
         }
     }
 
-    /// Forgets the packed weights of the last run: this run's weights may
-    /// differ.
-    pub(crate) fn reset_packs(&mut self) {
-        self.packs
-            .iter_mut()
-            .for_each(crate::gemm::PackCache::reset);
+    /// Keeps the weights the last run packed if `owner` (the parameters'
+    /// address, length and version) is the same known owner and the run
+    /// does not use a masked copy of the weights; otherwise forgets them.
+    pub(crate) fn keep_packs_if(&mut self, owner: Option<(usize, usize, u64)>) {
+        let owner = owner.filter(|_| self.weights.is_empty());
+        if owner.is_none() || owner != self.packed_for {
+            self.packs
+                .iter_mut()
+                .for_each(crate::gemm::PackCache::reset);
+        }
+        self.packed_for = owner;
     }
 
     /// Each worker's columns of every buffer, for the ranges of examples

@@ -179,6 +179,7 @@ impl Gen<'_> {
                 offsets: [usize; #nblocks],
                 activations: [#cf::Activation; #nact],
                 rates: [f64; #nmasks],
+                version: #cf::ParamsVersion,
             }
 
             #[doc = #dims_doc]
@@ -462,6 +463,7 @@ impl Gen<'_> {
                         offsets,
                         activations: [#(#act_defaults),*],
                         rates: [#(#mask_rates),*],
+                        version: #cf::ParamsVersion::new(),
                     })
                 }
 
@@ -725,7 +727,12 @@ impl Gen<'_> {
                 }
 
                 fn flat_params_mut(&mut self) -> &mut [T] {
+                    self.version = #cf::ParamsVersion::new();
                     &mut self.params
+                }
+
+                fn params_version(&self) -> ::core::option::Option<u64> {
+                    ::core::option::Option::Some(self.version.get())
                 }
 
                 #[allow(unused_variables, unused_mut, clippy::identity_op, clippy::erasing_op, clippy::needless_range_loop)]
