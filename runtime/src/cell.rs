@@ -145,7 +145,13 @@ pub trait Cell<T: Real>: Sized + Sync {
     /// How many worker threads a run of `m` examples over `steps` steps
     /// splits its batch across (see [`crate::chunk`]).
     fn workers(&self, m: usize, steps: usize) -> usize {
-        crate::chunk::workers(m, steps, self.flat_params().len())
+        // Per example and step: about one multiply-add per parameter, and
+        // some sixteen operations' worth for each value the element-wise
+        // passes compute (states and slots; the functions are polynomials).
+        let layout = self.layout();
+        let values: usize = layout.states.iter().chain(&layout.slots).sum();
+        let per_example = self.flat_params().len() + 16 * values;
+        crate::chunk::workers(m, steps, per_example)
     }
 
     /// A state of zeros for `m` examples.

@@ -56,9 +56,10 @@ fn cores() -> usize {
 /// thin to run well.
 const MIN_COLUMNS: usize = 8;
 
-/// Least work (multiply-adds of the step's products over the whole run) a
-/// worker must get for a split to pay for starting a thread.
-const MIN_WORK: usize = 1 << 21;
+/// Least work (operations of the steps over the whole run) a worker must
+/// get for a split to pay for waking a thread and for the thinner products
+/// of each worker.
+const MIN_WORK: usize = 1 << 22;
 
 /// How many workers a run of `m` examples over `steps` steps takes, for a
 /// cell whose step costs about `per_example` multiply-adds per example.
@@ -417,15 +418,18 @@ fn as_worker<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` on every worker's parts: the first on this thread, the others
-/// each on a thread of their own, all to completion.
+/// on the threads of the pool, all to completion.
 pub(crate) fn run<P: Send>(parts: &mut [P], f: impl Fn(&mut P) + Sync) {
     match parts {
         [] => {}
         [one] => as_worker(|| f(one)),
-        [first, rest @ ..] => std::thread::scope(|s| {
+        // The workers are the threads of a pool that lives as long as the
+        // process (rayon's), so a run pays for waking them, not for
+        // starting them.
+        [first, rest @ ..] => rayon::in_place_scope(|s| {
             for p in rest.iter_mut() {
                 let f = &f;
-                s.spawn(move || as_worker(|| f(p)));
+                s.spawn(move |_| as_worker(|| f(p)));
             }
             as_worker(|| f(first));
         }),
