@@ -391,17 +391,35 @@ fn parse_layout_tensor(input: ParseStream) -> syn::Result<LayoutTensor> {
 }
 
 fn parse_block(input: ParseStream) -> syn::Result<LayoutBlock> {
-    let mut block = if input.peek(syn::token::Bracket) {
+    parse_block_at(input, 0).map(|(b, _)| b)
+}
+
+/// A layout block and the depth of its tree, parsed `level` calls deep.
+fn parse_block_at(input: ParseStream, level: usize) -> syn::Result<(LayoutBlock, usize)> {
+    if level > MAX_DEPTH {
+        return Err(too_deep(input.span()));
+    }
+    let (mut block, mut depth) = if input.peek(syn::token::Bracket) {
         let content;
         let bracket = syn::bracketed!(content in input);
-        let items = content.parse_terminated(parse_block, Token![,])?;
-        LayoutBlock::Stack(items.into_iter().collect(), bracket.span.join())
+        let mut items = Vec::new();
+        let mut depth = 0;
+        while !content.is_empty() {
+            let (item, d) = parse_block_at(&content, level + 1)?;
+            items.push(item);
+            depth = depth.max(d);
+            if content.is_empty() {
+                break;
+            }
+            content.parse::<Token![,]>()?;
+        }
+        (LayoutBlock::Stack(items, bracket.span.join()), depth + 1)
     } else {
         let look = input.lookahead1();
         if !look.peek(Ident) {
             return Err(look.error());
         }
-        LayoutBlock::Param(input.parse()?)
+        (LayoutBlock::Param(input.parse()?), 1)
     };
     while input.peek(Token![.]) {
         input.parse::<Token![.]>()?;
@@ -412,23 +430,53 @@ fn parse_block(input: ParseStream) -> syn::Result<LayoutBlock> {
                 format!("expected `T` (the transpose), found `{t}`"),
             ));
         }
+        depth += 1;
+        if depth > MAX_DEPTH {
+            return Err(too_deep(t.span()));
+        }
         block = LayoutBlock::Transpose(Box::new(block), t.span());
     }
-    Ok(block)
+    Ok((block, depth))
+}
+
+/// How deep an expression or a layout block may nest: the compiler's
+/// phases recurse over the tree, and a bound keeps them, and rustc, far
+/// from the end of the stack.
+pub const MAX_DEPTH: usize = 256;
+
+fn too_deep(span: proc_macro2::Span) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!(
+            "this expression nests more than {MAX_DEPTH} levels deep; name parts of it with `let`"
+        ),
+    )
 }
 
 /// Precedence climbing over `+ - * / @`; every node keeps its span.
 pub fn parse_expr(input: ParseStream, min_prec: u8) -> syn::Result<Expr> {
-    let mut lhs = parse_unary(input)?;
+    parse_expr_at(input, min_prec, 0).map(|(e, _)| e)
+}
+
+/// An expression and the depth of its tree, parsed `level` calls deep.
+fn parse_expr_at(input: ParseStream, min_prec: u8, level: usize) -> syn::Result<(Expr, usize)> {
+    if level > MAX_DEPTH {
+        return Err(too_deep(input.span()));
+    }
+    let (mut lhs, mut depth) = parse_unary(input, level)?;
     while let Some((op, span)) = peek_op(input) {
         if op.precedence() < min_prec {
             break;
         }
         skip_op(input, op)?;
-        let rhs = parse_expr(input, op.precedence() + 1)?;
+        let (rhs, rhs_depth) = parse_expr_at(input, op.precedence() + 1, level + 1)?;
+        depth = depth.max(rhs_depth) + 1;
+        if depth > MAX_DEPTH {
+            return Err(too_deep(span));
+        }
         lhs = Expr::Binary(op, span, Box::new(lhs), Box::new(rhs));
     }
-    Ok(lhs)
+    Ok((lhs, depth))
 }
 
 fn peek_op(input: ParseStream) -> Option<(BinOp, proc_macro2::Span)> {
@@ -458,38 +506,44 @@ fn skip_op(input: ParseStream, op: BinOp) -> syn::Result<()> {
     }
 }
 
-fn parse_unary(input: ParseStream) -> syn::Result<Expr> {
+fn parse_unary(input: ParseStream, level: usize) -> syn::Result<(Expr, usize)> {
     if input.peek(Token![-]) {
         let minus: Token![-] = input.parse()?;
-        let operand = parse_expr(input, BinOp::MatMul.precedence())?;
-        return Ok(Expr::Neg(Box::new(operand), minus.span));
+        let (operand, depth) = parse_expr_at(input, BinOp::MatMul.precedence(), level + 1)?;
+        if depth + 1 > MAX_DEPTH {
+            return Err(too_deep(minus.span));
+        }
+        return Ok((Expr::Neg(Box::new(operand), minus.span), depth + 1));
     }
-    parse_primary(input)
+    parse_primary(input, level)
 }
 
-fn parse_primary(input: ParseStream) -> syn::Result<Expr> {
+fn parse_primary(input: ParseStream, level: usize) -> syn::Result<(Expr, usize)> {
     if input.peek(syn::LitFloat) {
         let lit: syn::LitFloat = input.parse()?;
-        return Ok(Expr::Num(lit.base10_parse()?, lit.span()));
+        return Ok((Expr::Num(lit.base10_parse()?, lit.span()), 1));
     }
     if input.peek(syn::LitInt) {
         let lit: syn::LitInt = input.parse()?;
-        return Ok(Expr::Num(lit.base10_parse::<i64>()? as f64, lit.span()));
+        return Ok((Expr::Num(lit.base10_parse::<i64>()? as f64, lit.span()), 1));
     }
     if input.peek(Ident) {
         let name: Ident = input.parse()?;
         if input.peek(syn::token::Paren) {
             let content;
             syn::parenthesized!(content in input);
-            let args = parse_list(&content)?;
-            return Ok(Expr::Call(name, args));
+            let (args, depth) = parse_list(&content, level + 1)?;
+            if depth + 1 > MAX_DEPTH {
+                return Err(too_deep(name.span()));
+            }
+            return Ok((Expr::Call(name, args), depth + 1));
         }
-        return Ok(Expr::Name(name));
+        return Ok((Expr::Name(name), 1));
     }
     if input.peek(syn::token::Paren) {
         let content;
         syn::parenthesized!(content in input);
-        let inner = parse_expr(&content, 0)?;
+        let inner = parse_expr_at(&content, 0, level + 1)?;
         if !content.is_empty() {
             return Err(content.error("expected `)`"));
         }
@@ -498,22 +552,29 @@ fn parse_primary(input: ParseStream) -> syn::Result<Expr> {
     if input.peek(syn::token::Bracket) {
         let content;
         let bracket = syn::bracketed!(content in input);
-        let items = parse_list(&content)?;
-        return Ok(Expr::Stack(items, bracket.span.join()));
+        let (items, depth) = parse_list(&content, level + 1)?;
+        if depth + 1 > MAX_DEPTH {
+            return Err(too_deep(bracket.span.join()));
+        }
+        return Ok((Expr::Stack(items, bracket.span.join()), depth + 1));
     }
     Err(input.error("expected a name, a number, a function call, `( ... )` or a stack `[a, b]`"))
 }
 
-fn parse_list(input: ParseStream) -> syn::Result<Vec<Expr>> {
+/// Comma-separated expressions and the depth of the deepest.
+fn parse_list(input: ParseStream, level: usize) -> syn::Result<(Vec<Expr>, usize)> {
     let mut items = Vec::new();
+    let mut depth = 0;
     while !input.is_empty() {
-        items.push(parse_expr(input, 0)?);
+        let (item, d) = parse_expr_at(input, 0, level)?;
+        items.push(item);
+        depth = depth.max(d);
         if input.is_empty() {
             break;
         }
         input.parse::<Token![,]>()?;
     }
-    Ok(items)
+    Ok((items, depth))
 }
 
 fn doc_lines(attrs: &[Attribute]) -> syn::Result<Vec<String>> {
