@@ -240,11 +240,7 @@ impl<T: Real> Gradients<T> {
         let states = upstream
             .states
             .iter()
-            .map(|u| {
-                let mut s = DMatrix::zeros(u.nrows(), cols + m);
-                s.columns_mut(m, cols).copy_from(u);
-                s
-            })
+            .map(|u| DMatrix::zeros(u.nrows(), cols + m))
             .collect();
         Gradients {
             m,
@@ -312,9 +308,11 @@ impl<T: Real> Gradients<T> {
             *self = Gradients::start(trace, upstream, layout, param_count);
             return;
         }
-        for (s, u) in self.states.iter_mut().zip(&upstream.states) {
-            s.columns_mut(0, m).fill(T::zero());
-            s.columns_mut(m, cols).copy_from(u);
+        // The states' gradients start at zero after the last step; each
+        // step's backward adds the loss's own gradient after the step and
+        // zeroes the block before it, while they are in cache.
+        for s in &mut self.states {
+            s.columns_mut(cols, m).fill(T::zero());
         }
         for (o, u) in self.outputs.iter_mut().zip(&upstream.outputs) {
             o.copy_from(u);

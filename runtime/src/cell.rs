@@ -399,6 +399,7 @@ pub trait Cell<T: Real>: Sized + Sync {
         // Each worker runs every step's backward on its range of the batch.
         crate::chunk::run(&mut work, |(r, g, up)| {
             for t in (0..steps).rev() {
+                g.take_upstream(up, t);
                 let held = g.hold_padded(mask, t);
                 self.backward_step(r, g, t);
                 if held {
@@ -408,7 +409,7 @@ pub trait Cell<T: Real>: Sized + Sync {
                     && t > 0
                     && t % k == 0
                 {
-                    g.cut_at(up, t);
+                    g.cut_at(t);
                 }
             }
         });

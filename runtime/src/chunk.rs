@@ -390,11 +390,24 @@ impl<T: Real> GradStep<'_, T> {
         }
     }
 
-    /// Truncated backpropagation: the gradient of the states at step `t`
-    /// (`1 ..= T`) becomes the loss's own, `upstream[k]` of step `t`.
-    pub(crate) fn cut_at(&mut self, upstream: &[ColsRef<'_, T>], t: usize) {
+    /// Before the backward of step `t`: the states' gradient after the step
+    /// gets the loss's own (`upstream` of step `t + 1`), and the gradient
+    /// before it, which the step adds to, starts at zero.
+    pub(crate) fn take_upstream(&mut self, upstream: &[ColsRef<'_, T>], t: usize) {
         for (s, u) in self.states.iter_mut().zip(upstream) {
-            s.step_mut(t).copy_from_slice(u.step(t - 1));
+            s.step_mut(t).fill(T::zero());
+            for (g, &v) in s.step_mut(t + 1).iter_mut().zip(u.step(t)) {
+                *g += v;
+            }
+        }
+    }
+
+    /// Truncated backpropagation: no gradient flows from the states at step
+    /// `t` (`1 ..= T`) into earlier steps but the loss's own, which the
+    /// backward of step `t - 1` adds.
+    pub(crate) fn cut_at(&mut self, t: usize) {
+        for s in &mut self.states {
+            s.step_mut(t).fill(T::zero());
         }
     }
 }

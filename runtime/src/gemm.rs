@@ -136,6 +136,38 @@ impl<T: Real> PackedA<T> {
     }
 }
 
+/// The left operand as the kernel reads it: panels of `mr` rows, panel `p`
+/// starting `p · panel` values after `ptr`, and each of its `k` columns
+/// `col` values after the last. A packed matrix has `panel = mr · k` and
+/// `col = mr`; a column-major block read in place, `panel = mr` and
+/// `col` its distance between columns.
+#[derive(Clone, Copy)]
+struct Panels<T> {
+    ptr: *const T,
+    m: usize,
+    mr: usize,
+    panel: usize,
+    col: usize,
+}
+
+// SAFETY: a `Panels` only reads, through a pointer into a slice that
+// outlives every use (the product's operands); sharing it between the
+// threads of one product is sharing a `&[T]`.
+unsafe impl<T: Sync> Sync for Panels<T> {}
+unsafe impl<T: Sync> Send for Panels<T> {}
+
+impl<T> PackedA<T> {
+    fn panels(&self) -> Panels<T> {
+        Panels {
+            ptr: self.data.as_ptr(),
+            m: self.m,
+            mr: self.mr,
+            panel: self.mr * self.k,
+            col: self.mr,
+        }
+    }
+}
+
 /// The weights a run has packed, each once: a step's product looks its
 /// operand up here, and packs it on first use. [`PackCache::reset`] at the
 /// start of a run forgets the old keys and keeps the buffers, so a run of
@@ -226,20 +258,36 @@ pub fn gemm<T: Real>(
         return;
     }
     let workers = crate::chunk::product_workers(m.saturating_mul(n).saturating_mul(k), n);
+    // A column-major block whose rows fill whole panels is read where it
+    // lies: its panels are already contiguous down each column.
+    let mr = panel_rows(isa(), std::mem::size_of::<T>(), m);
+    if !ta
+        && m.is_multiple_of(mr)
+        && (std::mem::size_of::<T>() == 4 || std::mem::size_of::<T>() == 8)
+    {
+        let panels = Panels {
+            ptr: a[ab.off..].as_ptr(),
+            m,
+            mr,
+            panel: mr,
+            col: ab.ld.max(1),
+        };
+        return run_split(panels, c, cb, b, bb, tb, beta, k, workers);
+    }
     if let Some(f) = as_f32(a) {
         SCRATCH_F32.with_borrow_mut(|p| {
             p.pack(f, ab, ta, isa());
-            run_split(cast_packed(p), c, cb, b, bb, tb, beta, k, workers);
+            run_split(cast_packed(p).panels(), c, cb, b, bb, tb, beta, k, workers);
         });
     } else if let Some(f) = as_f64(a) {
         SCRATCH_F64.with_borrow_mut(|p| {
             p.pack(f, ab, ta, isa());
-            run_split(cast_packed(p), c, cb, b, bb, tb, beta, k, workers);
+            run_split(cast_packed(p).panels(), c, cb, b, bb, tb, beta, k, workers);
         });
     } else {
         let mut p = PackedA::default();
         p.pack(a, ab, ta, Isa::Portable);
-        run(&p, c, cb, b, bb, tb, beta, k);
+        run(p.panels(), c, cb, b, bb, tb, beta, k);
     }
 }
 
@@ -248,7 +296,7 @@ pub fn gemm<T: Real>(
 /// so a disjoint part of `c`.
 #[allow(clippy::too_many_arguments)]
 fn run_split<T: Real>(
-    p: &PackedA<T>,
+    p: Panels<T>,
     c: &mut [T],
     cb: Block,
     b: &[T],
@@ -317,7 +365,7 @@ pub fn gemm_cached<T: Real>(
         return;
     }
     let workers = crate::chunk::product_workers(m.saturating_mul(n).saturating_mul(k), n);
-    let p = cache.get(a, ab, ta);
+    let p = cache.get(a, ab, ta).panels();
     run_split(p, c, cb, b, bb, tb, beta, k, workers);
 }
 
@@ -375,7 +423,7 @@ fn cast_packed<S: 'static, T: 'static>(p: &PackedA<S>) -> &PackedA<T> {
 /// Runs the kernel of the packed matrix's instruction set on checked blocks.
 #[allow(clippy::too_many_arguments)]
 fn run<T: Real>(
-    p: &PackedA<T>,
+    p: Panels<T>,
     c: &mut [T],
     cb: Block,
     b: &[T],
@@ -410,7 +458,9 @@ fn run<T: Real>(
         m,
         k,
         n,
-        a: p.data.as_ptr(),
+        a: p.ptr,
+        panel: p.panel,
+        col: p.col,
         b: b_ptr,
         rsb,
         csb,
@@ -445,6 +495,8 @@ struct Args<T> {
     k: usize,
     n: usize,
     a: *const T,
+    panel: usize,
+    col: usize,
     b: *const T,
     rsb: isize,
     csb: isize,
@@ -506,6 +558,8 @@ unsafe fn driver<T: Real, const MR: usize, const NR: usize, const FMA: bool>(arg
         k,
         n,
         a,
+        panel,
+        col,
         b,
         rsb,
         csb,
@@ -526,12 +580,13 @@ unsafe fn driver<T: Real, const MR: usize, const NR: usize, const FMA: bool>(arg
             unsafe {
                 let bp = b.offset(k0 as isize * rsb + j0 as isize * csb);
                 for p in 0..panels {
-                    let ap = a.add(p * MR * k + k0 * MR);
+                    let ap = a.add(p * panel + k0 * col);
                     let cp = c.add(p * MR + j0 * ldc);
                     let rows = MR.min(m - p * MR);
                     let t = Tile {
                         kc,
                         a: ap,
+                        col,
                         b: bp,
                         rsb,
                         csb,
@@ -563,6 +618,8 @@ unsafe fn driver<T: Real, const MR: usize, const NR: usize, const FMA: bool>(arg
 struct Tile<T> {
     kc: usize,
     a: *const T,
+    /// Distance between the panel's columns.
+    col: usize,
     b: *const T,
     rsb: isize,
     csb: isize,
@@ -576,12 +633,13 @@ struct Tile<T> {
 #[inline(always)]
 unsafe fn tile<T: Real, const MR: usize, const NC: usize, const FMA: bool>(t: &Tile<T>) {
     let mut acc = [[T::zero(); MR]; NC];
-    // SAFETY: the panel holds `MR · kc` values from `a`; `B` has `kc` rows
+    // SAFETY: the panel has `kc` columns of `MR` values, `col` apart, from
+    // `a` (the last panel padded when packed); `B` has `kc` rows
     // and `NC` columns from `b` at the given strides; the tile of `C` has
     // `rows` rows and `NC` columns at `ldc`.
     unsafe {
         for p in 0..t.kc {
-            let av: [T; MR] = *(t.a.add(p * MR) as *const [T; MR]);
+            let av: [T; MR] = *(t.a.add(p * t.col) as *const [T; MR]);
             let bp = t.b.offset(p as isize * t.rsb);
             for (j, col) in acc.iter_mut().enumerate() {
                 let bv = *bp.offset(j as isize * t.csb);
@@ -732,7 +790,7 @@ mod tests {
                 let cb = Block::dense(0, m + 3, n).rows(2, m);
                 let bb = Block::dense(0, b.nrows(), b.ncols());
                 run_split(
-                    &p,
+                    p.panels(),
                     c.as_mut_slice(),
                     cb,
                     b.as_slice(),
@@ -746,6 +804,31 @@ mod tests {
                 assert!((c.view((2, 0), (m, n)) - expected).abs().max() < 1e-12);
                 assert_eq!(c.row(0), c0.row(0), "rows outside the block are untouched");
             }
+        }
+    }
+
+    /// A left operand whose rows fill whole panels is read in place, from
+    /// inside a larger matrix.
+    #[test]
+    fn whole_panels_are_read_where_they_lie() {
+        let big = matrix(40, 12, 0.6);
+        let b = matrix(9, 5, 0.1);
+        for rows in [16, 32] {
+            let ab = Block::dense(0, 40, 12).rows(3, rows).columns(2, 9);
+            let mut c = DMatrix::<f64>::zeros(rows, 5);
+            gemm(
+                c.as_mut_slice(),
+                Block::dense(0, rows, 5),
+                big.as_slice(),
+                ab,
+                false,
+                b.as_slice(),
+                Block::dense(0, 9, 5),
+                false,
+                0.0,
+            );
+            let expected = big.view((3, 2), (rows, 9)) * &b;
+            assert!((c - expected).abs().max() < 1e-12, "{rows} rows");
         }
     }
 

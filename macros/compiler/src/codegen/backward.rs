@@ -499,8 +499,7 @@ impl Gen<'_> {
                     let (col, len) = (self.len(&c.col_off), self.len(&c.len));
                     let (src, src_block) = self.all_steps(c.node);
                     out.push(quote! {
-                        #cf::kernel::gemm_cached(
-                            &mut *__g.packs,
+                        #cf::kernel::gemm_t(
                             &mut *__g.params, #a_block.columns(#col, #len),
                             __g.groups[#k].as_slice(), #cf::kernel::Block::dense(0, #rows, __cols)#target_rows, false,
                             #src, #src_block, true,
