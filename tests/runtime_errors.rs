@@ -231,3 +231,29 @@ fn concurrent_saves_to_one_path_each_succeed_and_the_file_is_whole() {
     assert!(leftovers.is_empty(), "no temporary file is left behind");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn check_finite_finds_the_first_value_that_is_not_finite() {
+    let c = cell();
+    let mut rng = NumpyRng::new(4);
+    let mut data = rng.randn_matrix::<f64>(3, 5 * 4);
+    data[(1, 2 * 4 + 2)] = f64::NAN; // step 3, example 2
+    let xs = Sequence::new(data, 4).unwrap();
+    let trace = c.forward(&xs, &state(4)).unwrap();
+    let err = c.check_finite(&trace).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the input `x` of `Lstm` at step 3, example 2 is not finite (NaN or infinite)"
+    );
+    let mut s0 = state(4);
+    s0.c[(0, 1)] = f64::INFINITY;
+    let clean = Sequence::new(rng.randn_matrix::<f64>(3, 5 * 4), 4).unwrap();
+    let trace = c.forward(&clean, &s0).unwrap();
+    let err = c.check_finite(&trace).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the initial state `c` of `Lstm` at step 0, example 1 is not finite (NaN or infinite)"
+    );
+    let trace = c.forward(&clean, &state(4)).unwrap();
+    c.check_finite(&trace).unwrap();
+}

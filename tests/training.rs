@@ -412,3 +412,24 @@ fn a_loss_that_is_not_finite_stops_training_with_its_epoch_and_step() {
     );
     assert_eq!(m.layers()[0].params()[0], &before[..]);
 }
+
+/// On request, the model reports the first layer whose output (or whose
+/// gradient passed back) is not finite, with the step and the example.
+#[test]
+fn check_finite_names_the_layer_step_and_example() {
+    let (x, _) = task(10, 7);
+    let mut m = model(Lstm::new(4)).check_finite(true);
+    m.layers_mut()[0].params_and_grads()[0].0.fill(f32::NAN);
+    let err = m.predict(&x, 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the output of layer `embedding` (step 1, example 0, row 0) is not finite (NaN or infinite)"
+    );
+    let mut quiet = model(Lstm::new(4));
+    quiet.layers_mut()[0].params_and_grads()[0].0.fill(f32::NAN);
+    let p = quiet.predict(&x, 10).unwrap();
+    assert!(
+        p.iter().all(|v| v.is_nan()),
+        "off by default: the NaN spreads"
+    );
+}

@@ -476,6 +476,53 @@ pub trait Cell<T: Real>: Sized + Sync {
         Ok(())
     }
 
+    /// Checks a run for values that are not finite and reports the first:
+    /// the input of each step, then the states and outputs after it, in
+    /// step order, naming the tensor, the step and the example. A check on
+    /// request, after a run; runs themselves never look (PyTorch's anomaly
+    /// detection, for one cell).
+    fn check_finite(&self, trace: &Trace<T>) -> Result<(), Error> {
+        let spec = Self::SPEC;
+        let m = trace.m();
+        // The example (column) of the first value that is not finite.
+        let first = |v: nalgebra::DMatrixView<'_, T>| {
+            let rows = v.nrows().max(1);
+            v.iter().position(|x| !x.is_finite()).map(|k| k / rows)
+        };
+        let bad = |tensor: String, t: usize, j: usize| Error::NonFinite {
+            what: format!("{tensor} of `{}` at step {t}, example {j}", spec.name),
+            epoch: 0,
+            step: 0,
+        };
+        for k in 0..spec.states.len() {
+            if let Some(s0) = trace.state_at(k, 0)
+                && let Some(j) = first(s0)
+            {
+                return Err(bad(format!("the initial state `{}`", spec.states[k]), 0, j));
+            }
+        }
+        for t in 1..=trace.steps() {
+            if let Some(j) = first(trace.input().columns((t - 1) * m, m)) {
+                return Err(bad(format!("the input `{}`", spec.input), t, j));
+            }
+            for k in 0..spec.states.len() {
+                if let Some(s) = trace.state_at(k, t)
+                    && let Some(j) = first(s)
+                {
+                    return Err(bad(format!("the state `{}`", spec.states[k]), t, j));
+                }
+            }
+            for k in 0..spec.outputs.len() {
+                if let Some(o) = trace.output_at(k, t)
+                    && let Some(j) = first(o)
+                {
+                    return Err(bad(format!("the output `{}`", spec.outputs[k]), t, j));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The state after step `t` of a trace (`t = 0` is the initial state).
     fn state_at(&self, trace: &Trace<T>, t: usize) -> Result<Self::State, Error> {
         let count = Self::SPEC.states.len();

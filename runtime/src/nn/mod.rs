@@ -159,6 +159,23 @@ impl<T: Real> Tensor<T> {
             Tensor::Ids(_) => None,
         }
     }
+
+    /// Where the first value that is not finite lies, in words (`step 3,
+    /// example 5, row 0`), or `None` when every value is finite.
+    pub fn first_non_finite(&self) -> Option<String> {
+        let (values, m) = match self {
+            Tensor::Batch(b) => (b, 0),
+            Tensor::Seq(s) => (s.data(), s.m()),
+            Tensor::Ids(_) => return None,
+        };
+        let k = values.iter().position(|v| !v.is_finite())?;
+        let (row, col) = (k % values.nrows(), k / values.nrows());
+        Some(if m == 0 {
+            format!("example {col}, row {row}")
+        } else {
+            format!("step {}, example {}, row {row}", col / m + 1, col % m)
+        })
+    }
 }
 
 /// A tensor's shape without the batch, printed as Keras prints it.

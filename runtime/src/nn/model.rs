@@ -19,6 +19,7 @@ pub struct Sequential<T: Real> {
     loss: Option<Loss>,
     optimizer: Option<OptimizerState<T>>,
     clip: Clip,
+    check_finite: bool,
 }
 
 /// Options of [`Sequential::fit`].
@@ -74,7 +75,17 @@ impl<T: Real> Sequential<T> {
             loss: None,
             optimizer: None,
             clip: Clip::None,
+            check_finite: false,
         }
+    }
+
+    /// Checks, when `on`, every layer's output in the forward pass and every
+    /// gradient it passes back, and reports the first value that is not
+    /// finite with the layer, the direction, the step and the example
+    /// (PyTorch's anomaly detection). Off by default, when it costs nothing.
+    pub fn check_finite(mut self, on: bool) -> Self {
+        self.check_finite = on;
+        self
     }
 
     /// Adds a layer, built for the output shape of the layers before it.
@@ -234,8 +245,17 @@ impl<T: Real> Sequential<T> {
             mask: None,
         };
         let mut h = x.clone();
-        for layer in &mut self.layers {
+        for (layer, name) in self.layers.iter_mut().zip(&self.names) {
             h = layer.forward(&h, &mut ctx)?;
+            if self.check_finite
+                && let Some(at) = h.first_non_finite()
+            {
+                return Err(Error::NonFinite {
+                    what: format!("the output of layer `{name}` ({at})"),
+                    epoch: 0,
+                    step: 0,
+                });
+            }
         }
         Ok(h)
     }
@@ -290,10 +310,19 @@ impl<T: Real> Sequential<T> {
     /// respect to the model's input (none when the input is token ids).
     pub fn backward(&mut self, dy: &Tensor<T>) -> Result<Option<Tensor<T>>, Error> {
         let mut d = dy.clone();
-        for layer in self.layers.iter_mut().rev() {
+        for (layer, name) in self.layers.iter_mut().zip(&self.names).rev() {
             match layer.backward(&d)? {
                 Some(next) => d = next,
                 None => return Ok(None),
+            }
+            if self.check_finite
+                && let Some(at) = d.first_non_finite()
+            {
+                return Err(Error::NonFinite {
+                    what: format!("the gradient layer `{name}` passes back ({at})"),
+                    epoch: 0,
+                    step: 0,
+                });
             }
         }
         Ok(Some(d))
