@@ -170,10 +170,9 @@ impl<T: Real> Tensor<T> {
         };
         let k = values.iter().position(|v| !v.is_finite())?;
         let (row, col) = (k % values.nrows(), k / values.nrows());
-        Some(if m == 0 {
-            format!("example {col}, row {row}")
-        } else {
-            format!("step {}, example {}, row {row}", col / m + 1, col % m)
+        Some(match col.checked_div(m) {
+            None => format!("example {col}, row {row}"),
+            Some(step) => format!("step {}, example {}, row {row}", step + 1, col % m),
         })
     }
 }
