@@ -88,7 +88,9 @@ fn the_book_s_excerpts_of_the_expansions_are_whole_items() {
         let what = format!("{chapter}: {snap}:{a}:{b}");
         let excerpt = &lines[a - 1..*b];
         let first = excerpt[0].trim_start();
-        let starts = ["///", "#[", "fn ", "pub ", "let ", "::", "{"];
+        let starts = [
+            "///", "#[", "fn ", "pub ", "let ", "::", "{", "for ", "const ",
+        ];
         assert!(
             starts.iter().any(|s| first.starts_with(s)),
             "{what} starts with `{first}`"
@@ -104,5 +106,5 @@ fn the_book_s_excerpts_of_the_expansions_are_whole_items() {
             assert_eq!(opens, closes, "{what}: unbalanced `{open}{close}`");
         }
     }
-    assert_eq!(excerpts.len(), 9, "the book's excerpts of expansions");
+    assert_eq!(excerpts.len(), 11, "the book's excerpts of expansions");
 }

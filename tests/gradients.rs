@@ -11,12 +11,17 @@ use cellforge::gradcheck::{CrossEntropyLoss, LinearLoss, Loss, check_gradients};
 use cellforge::prelude::*;
 use nalgebra::DMatrix;
 
-/// (n_x, n_a, n_y, m, T)
-const SIZES: [(usize, usize, usize, usize, usize); 4] = [
+/// (n_x, n_a, n_y, m, T). A state of a few units runs the element-wise
+/// passes across the examples (the lanes path) and its products by the thin
+/// loops; one of nine or more (longer than a vector register of `f64`)
+/// runs them a column at a time and through the panel kernel: both are
+/// checked.
+const SIZES: [(usize, usize, usize, usize, usize); 5] = [
     (1, 1, 1, 1, 1),
     (3, 5, 2, 4, 4),
     (2, 3, 4, 1, 6),
     (4, 1, 3, 2, 3),
+    (3, 9, 2, 3, 3),
 ];
 
 fn randomise<C: Cell<f64>>(cell: &mut C, rng: &mut NumpyRng) {

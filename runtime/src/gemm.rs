@@ -19,6 +19,8 @@ use crate::Real;
 use crate::kernel::Block;
 use std::cell::RefCell;
 
+mod thin;
+
 /// The instruction sets the kernel is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Isa {
@@ -235,6 +237,43 @@ fn oriented(block: Block, trans: bool) -> (usize, usize, isize, isize) {
     }
 }
 
+/// Runs a product with few rows by the loops of [`thin`], split across
+/// `workers` threads by columns, when its shape calls for them; `false`
+/// when the panel kernel should run it.
+#[allow(clippy::too_many_arguments)]
+fn try_thin<T: Real>(
+    c: &mut [T],
+    cb: Block,
+    a: &[T],
+    ab: Block,
+    ta: bool,
+    b: &[T],
+    bb: Block,
+    tb: bool,
+    beta: T,
+    (m, k): (usize, usize),
+    workers: usize,
+) -> bool {
+    let lanes = panel_rows(isa(), std::mem::size_of::<T>(), 1);
+    let Some(how) = thin::choose(m, k, tb, lanes) else {
+        return false;
+    };
+    let a = thin::Operand {
+        data: a,
+        block: ab,
+        trans: ta,
+    };
+    split_columns(c, cb, bb, tb, workers, |part, block, b_block| {
+        let b = thin::Operand {
+            data: b,
+            block: b_block,
+            trans: tb,
+        };
+        thin::product(how, part, block, a, b, beta, (m, k, block.cols));
+    });
+    true
+}
+
 /// `c = op(a) · op(b) + beta · c`, packing `op(a)` into this thread's
 /// buffer: for products that run once (over all steps of a sequence).
 ///
@@ -258,6 +297,9 @@ pub fn gemm<T: Real>(
         return;
     }
     let workers = crate::chunk::product_workers(m.saturating_mul(n).saturating_mul(k), n);
+    if try_thin(c, cb, a, ab, ta, b, bb, tb, beta, (m, k), workers) {
+        return;
+    }
     // A column-major block whose rows fill whole panels is read where it
     // lies: its panels are already contiguous down each column.
     let mr = panel_rows(isa(), std::mem::size_of::<T>(), m);
@@ -306,8 +348,24 @@ fn run_split<T: Real>(
     k: usize,
     workers: usize,
 ) {
+    split_columns(c, cb, bb, tb, workers, |part, block, b_block| {
+        run(p, part, block, b, b_block, tb, beta, k);
+    });
+}
+
+/// Runs `f(part, block, b_block)` on ranges of the columns of `C` across
+/// `workers` threads: `part` is the range's disjoint part of `c`, `block`
+/// the range's block in it, `b_block` the matching columns of `op(B)`.
+fn split_columns<T: Real>(
+    c: &mut [T],
+    cb: Block,
+    bb: Block,
+    tb: bool,
+    workers: usize,
+    f: impl Fn(&mut [T], Block, Block) + Sync,
+) {
     if workers <= 1 {
-        return run(p, c, cb, b, bb, tb, beta, k);
+        return f(c, cb, bb);
     }
     let n = cb.cols;
     let ldc = cb.ld.max(1);
@@ -338,7 +396,7 @@ fn run_split<T: Real>(
         first += count;
     }
     crate::chunk::run(&mut parts, |(part, block, b_block)| {
-        run(p, part, *block, b, *b_block, tb, beta, k);
+        f(part, *block, *b_block);
     });
 }
 
@@ -365,6 +423,9 @@ pub fn gemm_cached<T: Real>(
         return;
     }
     let workers = crate::chunk::product_workers(m.saturating_mul(n).saturating_mul(k), n);
+    if try_thin(c, cb, a, ab, ta, b, bb, tb, beta, (m, k), workers) {
+        return;
+    }
     let p = cache.get(a, ab, ta).panels();
     run_split(p, c, cb, b, bb, tb, beta, k, workers);
 }
@@ -698,6 +759,12 @@ mod tests {
             (64, 1, 64),
             (128, 32, 64),
             (40, 520, 3),
+            // Thin products: the plain loops, dot products over more than
+            // one block of the shared dimension, rows over more than one
+            // block of columns.
+            (2, 3, 37),
+            (4, 300, 5),
+            (3, 7, 130),
         ] {
             for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
                 let a = if ta {

@@ -135,6 +135,28 @@ pub fn softmax<T: Real>(src: &[T], dst: &mut [T]) {
     }
 }
 
+/// The examples the lanes path of an element-wise pass takes at once: a
+/// group whose values of one row fill several vector registers.
+pub const LANES: usize = 32;
+
+/// The bytes of the widest vector register this build targets: the
+/// element-wise loops of generated code vectorize to this width.
+const VECTOR_BYTES: usize = if cfg!(target_feature = "avx512f") {
+    64
+} else if cfg!(target_feature = "avx") {
+    32
+} else {
+    16
+};
+
+/// Whether an element-wise pass over vectors of `n` values of `T` takes the
+/// lanes path (the examples side by side in the registers) rather than one
+/// column at a time: when one column does not fill a vector register.
+#[inline]
+pub fn short_columns<T>(n: usize) -> bool {
+    n.saturating_mul(std::mem::size_of::<T>()) < VECTOR_BYTES
+}
+
 /// The logistic function `1 / (1 + e^-x)`.
 #[inline(always)]
 pub fn sigmoid<T: Real>(x: T) -> T {

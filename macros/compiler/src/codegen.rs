@@ -1167,24 +1167,12 @@ impl Gen<'_> {
         let len = self.len(&pass.len);
         let mut windows = windows::Windows::default();
         let body = windows.rewrite(quote!(#(#lets)* #(#stores)*));
-        let decls = windows.declarations(&self.cf);
-        let (columns, call, acts) = windows.kernel(body, &self.cf);
-        let columns_loop = windows::dispatch(
-            &acts,
-            quote! {
-                for __j in 0..__m {
-                    #decls
-                    #call
-                }
-            },
-            &self.cf,
-        );
+        let loops = windows.loops(body, &self.cf);
         quote! {
             {
                 let __n = #len;
                 #(#prelude)*
-                #columns
-                #columns_loop
+                #loops
             }
         }
     }

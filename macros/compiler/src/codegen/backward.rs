@@ -20,17 +20,23 @@ impl Gen<'_> {
     }
 
     /// Binds the forward values of step `t` (read-only) and the backward
-    /// buffers of step `t`.
-    fn backward_binds(&self) -> TokenStream {
-        let mut b = vec![quote! {
+    /// buffers of step `t`. The input's gradient is bound only when the
+    /// step's code adds to it (`input_in_step`), and then zeroed first.
+    fn backward_binds(&self, input_in_step: bool) -> TokenStream {
+        let mut b = vec![];
+        if input_in_step {
+            b.push(quote! {
+                let __dx = __g.input.step_mut(__t);
+                __dx.fill(T::zero());
+            });
+        }
+        b.push(quote! {
             let (__d, __offsets) = (&self.dims, self.offsets);
             let __m = __r.m;
             let __x = __r.input.step(__t);
-            let __dx = __g.input.step_mut(__t);
-            __dx.fill(T::zero());
             let __dp: &mut [T] = &mut *__g.params;
             let __packs = &mut *__g.packs;
-        }];
+        });
         if !self.g.states.is_empty() {
             let vars: Vec<_> = (0..self.g.states.len())
                 .map(|k| format_ident!("__s{}", k))
@@ -266,24 +272,12 @@ impl Gen<'_> {
         let len = self.len(&pass.len);
         let mut windows = super::windows::Windows::default();
         let body = windows.rewrite(quote!(#(#lets)* #(#inits)* #(#body)*));
-        let decls = windows.declarations(&self.cf);
-        let (columns, call, acts) = windows.kernel(body, &self.cf);
-        let columns_loop = super::windows::dispatch(
-            &acts,
-            quote! {
-                for __j in 0..__m {
-                    #decls
-                    #call
-                }
-            },
-            &self.cf,
-        );
+        let loops = windows.loops(body, &self.cf);
         quote! {
             {
                 let __n = #len;
                 #(#prelude)*
-                #columns
-                #columns_loop
+                #loops
             }
         }
     }
@@ -426,8 +420,8 @@ impl Gen<'_> {
         quote!(#(#out)*)
     }
 
-    pub(super) fn backward_step(&self) -> TokenStream {
-        let binds = self.backward_binds();
+    /// The passes and products of one step's backward, without bindings.
+    fn backward_step_body(&self) -> Vec<TokenStream> {
         let mut body = Vec::new();
         for level in (0..self.p.phases.len()).rev() {
             let passes = self.b.passes.get(level).into_iter().flatten();
@@ -448,6 +442,29 @@ impl Gen<'_> {
                 body.push(self.group_backward(k, &self.p.groups[k]));
             }
         }
+        body
+    }
+
+    /// Whether the input's gradient is written by `backward_finish` alone:
+    /// no step adds to it, and a product over all steps sends the hoisted
+    /// products' gradient to it. That product then overwrites it
+    /// (\(\beta = 0\)), and the steps neither bind nor zero it.
+    fn input_gradient_in_finish(&self) -> bool {
+        let hoisted = self
+            .p
+            .groups
+            .iter()
+            .any(|g| g.components.iter().any(|c| c.hoisted));
+        hoisted
+            && !self
+                .backward_step_body()
+                .iter()
+                .any(|t| mentions(t, "__dx"))
+    }
+
+    pub(super) fn backward_step(&self) -> TokenStream {
+        let binds = self.backward_binds(!self.input_gradient_in_finish());
+        let body = self.backward_step_body();
         quote! {
             #binds
             #(#body)*
@@ -492,6 +509,9 @@ impl Gen<'_> {
         let input_len = self.vec_len(&self.g.input.shape);
         let w = self.weights();
         let mut out = Vec::new();
+        // The first product into the input's gradient overwrites it when no
+        // step wrote it; the others add.
+        let mut overwrite = self.input_gradient_in_finish();
         for (k, gr) in self.p.groups.iter().enumerate() {
             let rows = self.len(&gr.rows);
             for (target_rows, a_block) in self.member_sets(gr) {
@@ -507,13 +527,18 @@ impl Gen<'_> {
                         );
                     });
                     if c.hoisted {
+                        let beta = if std::mem::take(&mut overwrite) {
+                            quote!(T::zero())
+                        } else {
+                            quote!(T::one())
+                        };
                         out.push(quote! {
                             #cf::kernel::gemm_cached(
                                 &mut *__g.packs,
                                 &mut *__g.input, #cf::kernel::Block::dense(0, #input_len, __cols),
                                 #w, #a_block.columns(#col, #len), true,
                                 __g.groups[#k].as_slice(), #cf::kernel::Block::dense(0, #rows, __cols)#target_rows, false,
-                                T::one(),
+                                #beta,
                             );
                         });
                     }
@@ -533,4 +558,13 @@ impl Gen<'_> {
             #(#out)*
         }
     }
+}
+
+/// Whether `tokens` mention the identifier `name`, at any depth.
+fn mentions(tokens: &TokenStream, name: &str) -> bool {
+    tokens.clone().into_iter().any(|t| match t {
+        proc_macro2::TokenTree::Ident(i) => i == name,
+        proc_macro2::TokenTree::Group(g) => mentions(&g.stream(), name),
+        _ => false,
+    })
 }

@@ -11,6 +11,11 @@
 //! some of them (inlined, that knowledge is lost and the loop stays scalar:
 //! twice as slow for an LSTM's backward).
 //!
+//! Where one column is shorter than a vector register (a cell of one to a
+//! few units), the same body also runs across the examples instead
+//! ([`Windows::lanes`]): the values of a group of examples are gathered
+//! side by side, so that one vector operation serves many examples.
+//!
 //! A read `buf[index]` whose index does not involve `__i` (one number per
 //! example, broadcast along the vector) becomes a scalar `__c0` read once per
 //! column, before the loop, and passed to the loop's function by value.
@@ -24,6 +29,8 @@ struct Window {
     start: TokenStream,
     var: Ident,
     written: bool,
+    /// Whether the loop reads it (a `+=` reads it too).
+    read: bool,
 }
 
 /// A number read once per column: `var = buffer[index]`.
@@ -39,11 +46,11 @@ pub(super) struct Windows {
     scalars: Vec<Scalar>,
 }
 
-/// Whether `tokens` mention `__i`, at any depth.
-fn mentions_i(tokens: &TokenStream) -> bool {
+/// Whether `tokens` mention the identifier `name`, at any depth.
+fn mentions(tokens: &TokenStream, name: &str) -> bool {
     tokens.clone().into_iter().any(|t| match t {
-        TokenTree::Ident(i) => i == "__i",
-        TokenTree::Group(g) => mentions_i(&g.stream()),
+        TokenTree::Ident(i) => i == name,
+        TokenTree::Group(g) => mentions(&g.stream(), name),
         _ => false,
     })
 }
@@ -59,6 +66,12 @@ fn window_start(tokens: &[TokenTree]) -> Option<TokenStream> {
         }
         _ => None,
     }
+}
+
+/// Whether the tokens at `rest` begin a plain assignment (`=`), which
+/// does not read what it overwrites.
+fn overwrites(rest: &[TokenTree]) -> bool {
+    matches!(rest, [TokenTree::Punct(p), ..] if p.as_char() == '=' && p.spacing() == Spacing::Alone)
 }
 
 /// Whether the tokens at `rest` begin an assignment (`=` or `+=`).
@@ -86,7 +99,8 @@ impl Windows {
                 let inner: Vec<TokenTree> = g.stream().into_iter().collect();
                 if let Some(start) = window_start(&inner) {
                     let written = assigns(&tts[k + 2..]);
-                    let var = self.window(buffer, start, written);
+                    let read = !overwrites(&tts[k + 2..]);
+                    let var = self.window(buffer, start, written, read);
                     out.push(TokenTree::Ident(var));
                     out.push(TokenTree::Group(Group::new(
                         Delimiter::Bracket,
@@ -96,7 +110,7 @@ impl Windows {
                     continue;
                 }
                 if buffer.to_string().starts_with("__")
-                    && !mentions_i(&g.stream())
+                    && !mentions(&g.stream(), "__i")
                     && !assigns(&tts[k + 2..])
                 {
                     out.push(TokenTree::Ident(self.scalar(buffer, g.stream())));
@@ -117,7 +131,7 @@ impl Windows {
         out.into_iter().collect()
     }
 
-    fn window(&mut self, buffer: &Ident, start: TokenStream, written: bool) -> Ident {
+    fn window(&mut self, buffer: &Ident, start: TokenStream, written: bool, read: bool) -> Ident {
         let key = start.to_string();
         if let Some(w) = self
             .windows
@@ -125,6 +139,7 @@ impl Windows {
             .find(|w| w.buffer == *buffer && w.start.to_string() == key)
         {
             w.written |= written;
+            w.read |= read;
             return w.var.clone();
         }
         let var = format_ident!("__w{}", self.windows.len());
@@ -133,6 +148,7 @@ impl Windows {
             start,
             var: var.clone(),
             written,
+            read,
         });
         var
     }
@@ -156,7 +172,7 @@ impl Windows {
     }
 
     /// The `let`s that take the windows, for the top of the loop over `__j`.
-    pub(super) fn declarations(&self, cf: &TokenStream) -> TokenStream {
+    fn declarations(&self, cf: &TokenStream) -> TokenStream {
         // Scalars first: they read buffers before any is borrowed mutably.
         let mut out: Vec<TokenStream> = self
             .scalars
@@ -262,6 +278,19 @@ fn free_names(tokens: &TokenStream, consts: &mut Vec<Ident>, uses_self: &mut boo
     }
 }
 
+/// What a loop's function takes besides its windows: the `__k…` constants
+/// of `body`, whether it reads `self.activations`, and the run-time
+/// activations it names (as numbers and as the type parameters `__A<k>`).
+fn body_names(body: &TokenStream) -> (Vec<Ident>, bool, Vec<usize>, Vec<Ident>) {
+    let mut consts = Vec::new();
+    let mut uses_self = false;
+    free_names(body, &mut consts, &mut uses_self);
+    let mut acts = Vec::new();
+    activations(body, &mut acts);
+    let act_params = acts.iter().map(|k| format_ident!("__A{}", k)).collect();
+    (consts, uses_self, acts, act_params)
+}
+
 /// `self.activations` → `__acts`.
 fn replace_self(tokens: TokenStream) -> TokenStream {
     let tts: Vec<TokenTree> = tokens.into_iter().collect();
@@ -291,22 +320,235 @@ fn replace_self(tokens: TokenStream) -> TokenStream {
     out.into_iter().collect()
 }
 
+/// Every identifier `from` in `tokens` renamed `to`, at any depth.
+fn rename(tokens: TokenStream, from: &str, to: &Ident) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|t| match t {
+            TokenTree::Ident(i) if i == from => TokenTree::Ident(to.clone()),
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), rename(g.stream(), from, to));
+                ng.set_span(g.span());
+                TokenTree::Group(ng)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// Whether every use of window `var` in `tokens` is `var[__i] += …`: an
+/// accumulator that the lanes path may sum in example order.
+fn only_accumulates(tokens: &TokenStream, var: &Ident) -> bool {
+    let tts: Vec<TokenTree> = tokens.clone().into_iter().collect();
+    tts.iter().enumerate().all(|(k, t)| match t {
+        TokenTree::Ident(i) if i == var => {
+            matches!(
+                (tts.get(k + 2), tts.get(k + 3)),
+                (Some(TokenTree::Punct(a)), Some(TokenTree::Punct(b)))
+                    if a.as_char() == '+' && a.spacing() == Spacing::Joint && b.as_char() == '='
+            )
+        }
+        TokenTree::Group(g) => only_accumulates(&g.stream(), var),
+        _ => true,
+    })
+}
+
+/// `body` with each scalar `__c<k>` read from its lane: `__c<k>[__l]`.
+fn lane_scalars(tokens: TokenStream, scalars: &[Ident]) -> TokenStream {
+    tokens
+        .into_iter()
+        .flat_map(|t| match t {
+            TokenTree::Ident(i) if scalars.contains(&i) => {
+                let lane = Group::new(Delimiter::Bracket, quote!(__l));
+                vec![TokenTree::Ident(i), TokenTree::Group(lane)]
+            }
+            TokenTree::Group(g) => {
+                let mut ng = Group::new(g.delimiter(), lane_scalars(g.stream(), scalars));
+                ng.set_span(g.span());
+                vec![TokenTree::Group(ng)]
+            }
+            other => vec![other],
+        })
+        .collect()
+}
+
 impl Windows {
+    /// The loops of a pass whose element-wise body is `body` (its buffer
+    /// reads already rewritten by [`Windows::rewrite`]): the loop over the
+    /// examples that calls [`Windows::kernel`]'s function once per column,
+    /// and, where the vectors are too short to fill a register, the lanes
+    /// path of [`Windows::lanes`]. Both sit inside one [`dispatch`] of the
+    /// run-time activations.
+    pub(super) fn loops(&self, body: TokenStream, cf: &TokenStream) -> TokenStream {
+        let decls = self.declarations(cf);
+        let (columns, call, acts) = self.kernel(body.clone(), cf);
+        let columns_loop = quote! {
+            for __j in 0..__m {
+                #decls
+                #call
+            }
+        };
+        let inner = match self.lanes(body, cf) {
+            Some((def, lanes_loop)) => quote! {
+                #def
+                if #cf::kernel::short_columns::<T>(__n) {
+                    #lanes_loop
+                } else {
+                    #columns_loop
+                }
+            },
+            None => columns_loop,
+        };
+        let looped = dispatch(&acts, inner, cf);
+        quote! {
+            #columns
+            #looped
+        }
+    }
+
+    /// The lanes path: for vectors shorter than a register (a cell of one
+    /// to a few units), the loop over the examples goes innermost. Each
+    /// window's values of a group of `LANES` examples are gathered into an
+    /// array, the body runs across the lanes (one vector operation for many
+    /// examples, where the column path would spend one on a single value),
+    /// and the written windows are scattered back. A parameter's gradient
+    /// (a window every example adds to) is summed in example order, as the
+    /// column path sums it.
+    ///
+    /// `None` when a window shared by all examples is written other than by
+    /// `+=`, which the lanes could not keep in order.
+    fn lanes(&self, body: TokenStream, cf: &TokenStream) -> Option<(TokenStream, TokenStream)> {
+        let shared = |w: &Window| !mentions(&w.start, "__j");
+        if self
+            .windows
+            .iter()
+            .any(|w| w.written && shared(w) && !only_accumulates(&body, &w.var))
+        {
+            return None;
+        }
+        let (consts, uses_self, _, act_params) = body_names(&body);
+        let scalar_vars: Vec<Ident> = self.scalars.iter().map(|s| s.var.clone()).collect();
+        let lane_body = lane_scalars(
+            rename(replace_self(body), "__i", &format_ident!("__l")),
+            &scalar_vars,
+        );
+        let (mut params, mut args) = (Vec::new(), Vec::new());
+        let (mut gathers, mut scatters) = (Vec::new(), Vec::new());
+        for w in &self.windows {
+            let (var, buffer, start) = (&w.var, &w.buffer, &w.start);
+            if w.written {
+                params.push(quote!(#var: &mut [T; __LANES]));
+                args.push(quote!(&mut #var));
+            } else {
+                params.push(quote!(#var: &[T; __LANES]));
+                args.push(quote!(&#var));
+            }
+            let gather = match (shared(w), w.written) {
+                (true, true) => quote!(let mut #var = [T::zero(); __LANES];),
+                (false, true) if !w.read => quote!(let mut #var = [T::zero(); __LANES];),
+                (true, false) => quote!(let #var = [#buffer[#start + __i]; __LANES];),
+                (false, written) => {
+                    let binding = if written {
+                        quote!(let mut)
+                    } else {
+                        quote!(let)
+                    };
+                    quote! {
+                        #binding #var = {
+                            let mut __g = [T::zero(); __LANES];
+                            for (__l, __v) in __g[..__lanes].iter_mut().enumerate() {
+                                let __j = __j0 + __l;
+                                *__v = #buffer[#start + __i];
+                            }
+                            __g
+                        };
+                    }
+                }
+            };
+            gathers.push(gather);
+            match (shared(w), w.written) {
+                (true, true) => scatters.push(quote! {
+                    for __v in &#var[..__lanes] {
+                        #buffer[#start + __i] += *__v;
+                    }
+                }),
+                (false, true) => scatters.push(quote! {
+                    for (__l, __v) in #var[..__lanes].iter().enumerate() {
+                        let __j = __j0 + __l;
+                        #buffer[#start + __i] = *__v;
+                    }
+                }),
+                _ => {}
+            }
+        }
+        for c in &consts {
+            params.push(quote!(#c: T));
+            args.push(quote!(#c));
+        }
+        let mut scalar_gathers = Vec::new();
+        for s in &self.scalars {
+            let (var, buffer, index) = (&s.var, &s.buffer, &s.index);
+            params.push(quote!(#var: &[T; __LANES]));
+            args.push(quote!(&#var));
+            scalar_gathers.push(quote! {
+                let #var = {
+                    let mut __g = [T::zero(); __LANES];
+                    for (__l, __v) in __g[..__lanes].iter_mut().enumerate() {
+                        let __j = __j0 + __l;
+                        *__v = #buffer[#index];
+                    }
+                    __g
+                };
+            });
+        }
+        if uses_self {
+            params.push(quote!(__acts: &[#cf::Activation]));
+            args.push(quote!(&self.activations));
+        }
+        let turbofish = if act_params.is_empty() {
+            quote!()
+        } else {
+            quote!(::<T #(, #act_params)*>)
+        };
+        let def = quote! {
+            #[inline(never)]
+            #[allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+            fn __across<T: #cf::Real #(, #act_params: #cf::__act::Act)*>(#(#params),*) {
+                for __l in 0..__LANES {
+                    #lane_body
+                }
+            }
+        };
+        let lanes_loop = quote! {
+            let mut __j0 = 0usize;
+            while __j0 < __m {
+                let __lanes = (__m - __j0).min(__LANES);
+                #(#scalar_gathers)*
+                for __i in 0..__n {
+                    #(#gathers)*
+                    __across #turbofish(#(#args),*);
+                    #(#scatters)*
+                }
+                __j0 += __LANES;
+            }
+        };
+        let def = quote! {
+            const __LANES: usize = #cf::kernel::LANES;
+            #def
+        };
+        Some((def, lanes_loop))
+    }
+
     /// The loop over `__i` as a function of the windows, and its call for
     /// one column: `(definition, call, activations)`. The function is
     /// generic over the run-time activations the body uses (`__A<k>`,
     /// listed last), which the call names; [`dispatch`] binds them.
-    pub(super) fn kernel(
+    fn kernel(
         &self,
         body: TokenStream,
         cf: &TokenStream,
     ) -> (TokenStream, TokenStream, Vec<usize>) {
-        let mut consts = Vec::new();
-        let mut uses_self = false;
-        free_names(&body, &mut consts, &mut uses_self);
-        let mut acts = Vec::new();
-        activations(&body, &mut acts);
-        let act_params: Vec<Ident> = acts.iter().map(|k| format_ident!("__A{}", k)).collect();
+        let (consts, uses_self, acts, act_params) = body_names(&body);
         let body = replace_self(body);
         let mut params = Vec::new();
         let mut args = Vec::new();
