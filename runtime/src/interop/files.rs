@@ -68,6 +68,68 @@ fn file_error(path: &Path, reason: impl std::fmt::Display) -> Error {
     }
 }
 
+/// The metadata key under which the files this crate writes keep the
+/// checksum of their tensors' data.
+pub(crate) const CHECKSUM_KEY: &str = "cellforge.crc32";
+
+/// The CRC-32 (as zlib computes it) of every tensor's data, taken in the
+/// order of the tensors' names, as eight hexadecimal digits.
+fn checksum<'a>(mut tensors: Vec<(&'a str, &'a [u8])>) -> String {
+    tensors.sort_by_key(|&(name, _)| name);
+    let mut crc = flate2::Crc::new();
+    for (_, data) in tensors {
+        crc.update(data);
+    }
+    format!("{:08x}", crc.sum())
+}
+
+/// Serializes `views` as a safetensors file whose metadata holds their
+/// checksum.
+pub(crate) fn serialize_checked(
+    path: &Path,
+    views: Vec<(String, TensorView<'_>)>,
+) -> Result<Vec<u8>, Error> {
+    let sum = checksum(views.iter().map(|(n, v)| (n.as_str(), v.data())).collect());
+    let metadata = std::collections::HashMap::from([(CHECKSUM_KEY.to_string(), sum)]);
+    safetensors::serialize(views, Some(metadata)).map_err(|e| file_error(path, e))
+}
+
+/// Reads the safetensors file in `bytes` and, when its metadata holds a
+/// checksum (files this crate wrote do), checks its tensors' data against
+/// it: a changed byte is an error, not a wrong weight.
+pub(crate) fn deserialize_checked<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<SafeTensors<'a>, Error> {
+    let file = SafeTensors::deserialize(bytes)
+        .map_err(|e| file_error(path, format!("not a safetensors file ({e})")))?;
+    let (_, metadata) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| file_error(path, format!("not a safetensors file ({e})")))?;
+    if let Some(expected) = metadata
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(CHECKSUM_KEY))
+    {
+        let tensors = file.tensors();
+        let found = checksum(
+            tensors
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.data()))
+                .collect(),
+        );
+        if &found != expected {
+            return Err(file_error(
+                path,
+                format!(
+                    "the tensors' data do not match the file's checksum ({CHECKSUM_KEY} {expected}, \
+                     computed {found}): the file is damaged"
+                ),
+            ));
+        }
+    }
+    Ok(file)
+}
+
 /// Writes `bytes` to `path` through a temporary file renamed into place.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
     let dir = path
@@ -207,8 +269,7 @@ impl Weights {
     pub fn read_safetensors(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
-        let file = SafeTensors::deserialize(&bytes)
-            .map_err(|e| file_error(path, format!("not a safetensors file ({e})")))?;
+        let file = deserialize_checked(path, &bytes)?;
         let mut arrays = Vec::new();
         // Tensors in the order of their data in the file: the order they were saved in.
         let mut tensors = file.tensors();
@@ -268,7 +329,7 @@ impl Weights {
             })
             .collect::<Result<_, _>>()
             .map_err(|e| file_error(path, e))?;
-        let bytes = safetensors::serialize(views, None).map_err(|e| file_error(path, e))?;
+        let bytes = serialize_checked(path, views)?;
         write_atomic(path, &bytes)
     }
 

@@ -1,11 +1,12 @@
 //! Saving and loading a model's weights as safetensors: one tensor per
 //! parameter, named `layer/parameter` (`lstm/w_f`), row-major `(rows, cols)`.
-//! Writes are atomic (a temporary file renamed into place); a load checks
-//! every name, shape and type before it changes anything.
+//! Writes are atomic (a temporary file renamed into place) and keep a
+//! CRC-32 of the tensors' data in the file's metadata; a load checks the
+//! checksum and every name, shape and type before it changes anything.
 
 use super::model::Sequential;
 use crate::{Error, Real};
-use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use safetensors::tensor::{Dtype, TensorView};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -88,7 +89,7 @@ impl<T: Real> Sequential<T> {
             })
             .collect::<Result<_, _>>()
             .map_err(|e| file_error(path, e))?;
-        let bytes = safetensors::serialize(views, None).map_err(|e| file_error(path, e))?;
+        let bytes = crate::interop::files::serialize_checked(path, views)?;
         crate::interop::files::write_atomic(path, &bytes)
     }
 
@@ -99,8 +100,7 @@ impl<T: Real> Sequential<T> {
     pub fn load_weights(&mut self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| file_error(path, e))?;
-        let file = SafeTensors::deserialize(&bytes)
-            .map_err(|e| file_error(path, format!("not a safetensors file ({e})")))?;
+        let file = crate::interop::files::deserialize_checked(path, &bytes)?;
         let wanted = self.tensors();
         let mut found: Vec<String> = file.names().into_iter().map(String::from).collect();
         found.sort();
