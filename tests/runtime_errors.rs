@@ -257,3 +257,37 @@ fn check_finite_finds_the_first_value_that_is_not_finite() {
     let trace = c.forward(&clean, &state(4)).unwrap();
     c.check_finite(&trace).unwrap();
 }
+
+/// A `.weights.h5` whose dataset claims 2⁴⁰ × 2⁴⁰ values (the fixture's
+/// kernel with its dimensions rewritten) is refused by name, before any
+/// value is read.
+#[test]
+fn an_h5_dataset_whose_shape_overflows_is_an_error() {
+    let dir = env!("CARGO_MANIFEST_DIR");
+    let mut bytes =
+        std::fs::read(format!("{dir}/tests/fixtures/keras_lstm_f64.weights.h5")).unwrap();
+    // The kernel's dataspace: its dimensions (3, 16) then its maximum
+    // dimensions, each two little-endian u64.
+    let dims: Vec<u8> = [3u64, 16].iter().flat_map(|d| d.to_le_bytes()).collect();
+    let at: Vec<usize> = (0..bytes.len() - 16)
+        .filter(|&i| bytes[i..i + 16] == dims[..])
+        .collect();
+    assert_eq!(at.len(), 2, "the fixture's (3, 16) dataspace");
+    for i in at {
+        let huge: Vec<u8> = [1u64 << 40, 1 << 40]
+            .iter()
+            .flat_map(|d| d.to_le_bytes())
+            .collect();
+        bytes[i..i + 16].copy_from_slice(&huge);
+    }
+    let path =
+        std::env::temp_dir().join(format!("cellforge-huge-{}.weights.h5", std::process::id()));
+    std::fs::write(&path, &bytes).unwrap();
+    let err = cellforge::interop::Weights::read_keras_h5(&path);
+    std::fs::remove_file(&path).unwrap();
+    let err = err.unwrap_err().to_string();
+    assert!(
+        err.contains("more values than memory can hold") && err.contains("1099511627776"),
+        "{err}"
+    );
+}

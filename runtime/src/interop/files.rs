@@ -458,7 +458,24 @@ fn collect_h5(
     for name in datasets {
         let name = full(&name);
         let d = file.dataset(&name).map_err(|e| file_error(path, e))?;
-        let shape: Vec<usize> = d.shape().iter().map(|&n| n as usize).collect();
+        let shape: Vec<usize> = d
+            .shape()
+            .iter()
+            .map(|&n| usize::try_from(n).unwrap_or(usize::MAX))
+            .collect();
+        // The shape comes from the file: refuse one whose values could not
+        // be held before reading them.
+        let fits = crate::error::checked_len(&shape)
+            .and_then(|n| n.checked_mul(8))
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
+        if !fits {
+            return Err(file_error(
+                path,
+                format!(
+                    "the dataset `{name}` has the shape {shape:?}, more values than memory can hold"
+                ),
+            ));
+        }
         let (data, dtype) = match d.dtype() {
             hdf5_reader::Datatype::FloatingPoint { size: 4, .. } => {
                 let a = d.read_array::<f32>().map_err(|e| file_error(path, e))?;
