@@ -297,6 +297,9 @@ pub fn gemm<T: Real>(
         return;
     }
     let workers = crate::chunk::product_workers(m.saturating_mul(n).saturating_mul(k), n);
+    if workers > 1 && k >= SHARED_SPLIT && k >= 8 * n {
+        return split_shared(c, cb, a, ab, ta, b, bb, tb, beta, (m, k, n), workers);
+    }
     if try_thin(c, cb, a, ab, ta, b, bb, tb, beta, (m, k), workers) {
         return;
     }
@@ -330,6 +333,73 @@ pub fn gemm<T: Real>(
         let mut p = PackedA::default();
         p.pack(a, ab, ta, Isa::Portable);
         run(p.panels(), c, cb, b, bb, tb, beta, k);
+    }
+}
+
+/// One thread's part of [`split_shared`]: where it writes, the block there,
+/// its β, and its range `(first, count)` of the shared dimension.
+type SharedPart<'a, T> = (&'a mut [T], Block, T, (usize, usize));
+
+/// The shortest shared dimension over which a product with few columns is
+/// split across threads (see [`split_shared`]).
+const SHARED_SPLIT: usize = 4096;
+
+/// A product with a long shared dimension and few columns (a weight
+/// gradient over all steps: `4 n_a × m T` by `m T × n_a`), split across
+/// `workers` threads along the shared dimension rather than by columns:
+/// split by columns, every thread would read all of the long left operand,
+/// and the threads would share the memory's bandwidth for no gain. Each
+/// thread multiplies its range of the shared dimension, the first into `C`
+/// and the others into buffers of their own, which are then added to `C`
+/// in thread order (so the result is the same from run to run for a given
+/// number of threads).
+#[allow(clippy::too_many_arguments)]
+fn split_shared<T: Real>(
+    c: &mut [T],
+    cb: Block,
+    a: &[T],
+    ab: Block,
+    ta: bool,
+    b: &[T],
+    bb: Block,
+    tb: bool,
+    beta: T,
+    (m, k, n): (usize, usize, usize),
+    workers: usize,
+) {
+    let per = k.div_ceil(workers).div_ceil(KC) * KC;
+    let ranges: Vec<(usize, usize)> = (0..k)
+        .step_by(per)
+        .map(|k0| (k0, per.min(k - k0)))
+        .collect();
+    let mut partial = vec![T::zero(); (ranges.len() - 1) * m * n];
+    let mut parts: Vec<SharedPart<'_, T>> = Vec::with_capacity(ranges.len());
+    parts.push((&mut *c, cb, beta, ranges[0]));
+    for (chunk, &range) in partial.chunks_mut(m * n).zip(&ranges[1..]) {
+        parts.push((chunk, Block::dense(0, m, n), T::zero(), range));
+    }
+    crate::chunk::run(&mut parts, |(target, block, beta, (k0, kc))| {
+        let a_part = if ta {
+            ab.rows(*k0, *kc)
+        } else {
+            ab.columns(*k0, *kc)
+        };
+        let b_part = if tb {
+            bb.columns(*k0, *kc)
+        } else {
+            bb.rows(*k0, *kc)
+        };
+        gemm(target, *block, a, a_part, ta, b, b_part, tb, *beta);
+    });
+    drop(parts);
+    let ldc = cb.ld.max(1);
+    for part in partial.chunks(m * n) {
+        for j in 0..n {
+            let col = &mut c[cb.off + j * ldc..cb.off + j * ldc + m];
+            for (v, &p) in col.iter_mut().zip(&part[j * m..(j + 1) * m]) {
+                *v += p;
+            }
+        }
     }
 }
 
@@ -801,6 +871,46 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// A long shared dimension with few columns is split along the shared
+    /// dimension on two threads; the sum matches nalgebra's, in every
+    /// orientation and with β.
+    #[test]
+    fn products_split_along_the_shared_dimension_match_nalgebra() {
+        let (m, k, n) = (20, 9000, 7);
+        for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
+            let a = if ta {
+                matrix(k, m, 0.2)
+            } else {
+                matrix(m, k, 0.2)
+            };
+            let b = if tb {
+                matrix(n, k, 0.4)
+            } else {
+                matrix(k, n, 0.4)
+            };
+            let opa = if ta { a.transpose() } else { a.clone() };
+            let opb = if tb { b.transpose() } else { b.clone() };
+            let c0 = matrix(m, n, 0.9);
+            let mut c = c0.clone();
+            split_shared(
+                c.as_mut_slice(),
+                Block::dense(0, m, n),
+                a.as_slice(),
+                Block::dense(0, a.nrows(), a.ncols()),
+                ta,
+                b.as_slice(),
+                Block::dense(0, b.nrows(), b.ncols()),
+                tb,
+                0.5,
+                (m, k, n),
+                2,
+            );
+            let expected = &opa * &opb + &c0 * 0.5;
+            let err = (&c - &expected).abs().max();
+            assert!(err < 1e-10, "ta={ta} tb={tb}: {err}");
         }
     }
 
