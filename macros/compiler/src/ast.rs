@@ -14,6 +14,10 @@ pub struct CellDecl {
     pub name: Ident,
     /// Declarations and statements in source order.
     pub items: Vec<Item>,
+    /// Whether a declaration or statement (other than a layout) failed to
+    /// parse: the names it declared are then unknown, so the rest is not
+    /// checked against them.
+    pub incomplete: bool,
 }
 
 /// A declaration or a statement in the cell's body.

@@ -45,7 +45,13 @@ pub fn compile(input: TokenStream) -> Result<Compiled, (Errors, Option<syn::Iden
         .as_ref()
         .map(|d| d.name.clone())
         .filter(|n| parse::check_cell_name(n, &mut cx));
-    let graph = decl.and_then(|d| lower::lower(d, &mut cx));
+    // A statement that did not parse may have declared names (a misspelt
+    // `dims` or `param`): checking the rest without it would report each
+    // use of those names as a mistake of its own. Its parse error alone is
+    // reported, with any other statement's.
+    let graph = decl
+        .filter(|d| !d.incomplete)
+        .and_then(|d| lower::lower(d, &mut cx));
     match (cx.finish(()), graph) {
         (Ok(()), Some(graph)) => {
             let plan = plan::plan(&graph);

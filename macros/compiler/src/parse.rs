@@ -42,12 +42,13 @@ pub fn parse_cell(tokens: TokenStream, cx: &mut Ctxt) -> Option<CellDecl> {
         };
     match header.parse2(tokens) {
         Ok((docs, vis, name, body)) => {
-            let items = parse_body(body, cx);
+            let (items, incomplete) = parse_body(body, cx);
             Some(CellDecl {
                 docs,
                 vis,
                 name,
                 items,
+                incomplete,
             })
         }
         Err(e) => {
@@ -84,27 +85,30 @@ pub fn check_cell_name(name: &Ident, cx: &mut Ctxt) -> bool {
 }
 
 /// Splits the body at top-level `;` and parses each statement separately.
-fn parse_body(body: TokenStream, cx: &mut Ctxt) -> Vec<Item> {
+/// The items of a cell's body, and whether one that is not a layout failed
+/// to parse.
+fn parse_body(body: TokenStream, cx: &mut Ctxt) -> (Vec<Item>, bool) {
     let mut items = Vec::new();
     let mut chunk = Vec::new();
+    let mut failed = false;
     for tt in body {
         if matches!(&tt, TokenTree::Punct(p) if p.as_char() == ';') {
-            parse_chunk(std::mem::take(&mut chunk), &mut items, cx);
+            failed |= !parse_chunk(std::mem::take(&mut chunk), &mut items, cx);
         } else {
             // A layout ends at its braces: `layout torch { ... }` needs no `;`.
             let closes_layout = is_brace(&tt) && starts_layout(&chunk);
             chunk.push(tt);
             if closes_layout {
-                parse_chunk(std::mem::take(&mut chunk), &mut items, cx);
+                failed |= !parse_chunk(std::mem::take(&mut chunk), &mut items, cx);
             }
         }
     }
     if let Some(last) = chunk.last() {
         let span = last.span();
-        parse_chunk(chunk, &mut items, cx);
+        failed |= !parse_chunk(chunk, &mut items, cx);
         cx.error(span, "expected `;` after this statement");
     }
-    items
+    (items, failed)
 }
 
 fn is_brace(tt: &TokenTree) -> bool {
@@ -123,20 +127,29 @@ fn starts_layout(chunk: &[TokenTree]) -> bool {
         && chunk.len() == docs + 2
 }
 
-fn parse_chunk(chunk: Vec<TokenTree>, items: &mut Vec<Item>, cx: &mut Ctxt) {
+/// Parses one statement into `items`; `false` when it is not a layout and
+/// did not parse (its error is recorded). A layout declares no names, so
+/// its errors leave the rest to be checked.
+fn parse_chunk(chunk: Vec<TokenTree>, items: &mut Vec<Item>, cx: &mut Ctxt) -> bool {
     if chunk.is_empty() {
-        return;
+        return true;
     }
     if starts_layout(&chunk[..chunk.len().saturating_sub(1)]) && chunk.last().is_some_and(is_brace)
     {
         if let Some(layout) = parse_layout(chunk, cx) {
             items.push(Item::Layout(layout));
         }
-        return;
+        return true;
     }
     match parse_item.parse2(chunk.into_iter().collect()) {
-        Ok(item) => items.push(item),
-        Err(e) => cx.push(e),
+        Ok(item) => {
+            items.push(item);
+            true
+        }
+        Err(e) => {
+            cx.push(e);
+            false
+        }
     }
 }
 
