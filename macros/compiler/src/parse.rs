@@ -7,6 +7,7 @@ use crate::ast::{
 };
 use crate::ctxt::Ctxt;
 use proc_macro2::{TokenStream, TokenTree};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::{Attribute, Ident, Token};
 
@@ -141,21 +142,55 @@ fn parse_chunk(chunk: Vec<TokenTree>, items: &mut Vec<Item>, cx: &mut Ctxt) -> b
         }
         return true;
     }
+    let last = chunk.last().map(TokenTree::span);
     match parse_item.parse2(chunk.into_iter().collect()) {
         Ok(item) => {
             items.push(item);
             true
         }
         Err(e) => {
-            cx.push(e);
+            // A statement cut short ends where its tokens end: the error
+            // goes on its last token, not over the whole macro call.
+            match last {
+                Some(span) if e.to_string().starts_with("unexpected end of input") => {
+                    cx.error(span, e)
+                }
+                _ => cx.push(e),
+            }
             false
         }
     }
 }
 
+/// The words that begin a declaration even when `=` follows them (`mask`
+/// does only before a name, so a state may be called `mask`).
+const STATEMENT_WORDS: &[&str] = &[
+    "dims",
+    "input",
+    "state",
+    "param",
+    "activation",
+    "output",
+    "layout",
+];
+
 fn parse_item(input: ParseStream) -> syn::Result<Item> {
     let attrs = Attribute::parse_outer(input)?;
     let docs = doc_lines(&attrs)?;
+    // `dims = …`: an update of a state named like a declaration keyword,
+    // which the keyword's declaration would take over.
+    if input.peek(Ident::peek_any) && input.peek2(Token![=]) && !input.peek2(Token![==]) {
+        let fork = input.fork();
+        let word = Ident::parse_any(&fork)?;
+        if STATEMENT_WORDS.contains(&word.to_string().as_str()) {
+            return Err(syn::Error::new(
+                word.span(),
+                format!(
+                    "`{word} = …` cannot update a state: `{word}` begins a declaration; give the state another name"
+                ),
+            ));
+        }
+    }
     let look = input.lookahead1();
     let item = if look.peek(kw::dims) {
         input.parse::<kw::dims>()?;
