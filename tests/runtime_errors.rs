@@ -291,3 +291,19 @@ fn an_h5_dataset_whose_shape_overflows_is_an_error() {
         "{err}"
     );
 }
+
+/// A mis-shaped upstream gradient is named by the output it belongs to,
+/// counted among the outputs (the LSTM's `y` is its first output).
+#[test]
+fn a_mis_shaped_upstream_gradient_names_its_output() {
+    let cell = cell();
+    let xs = Sequence::new(DMatrix::zeros(3, 4 * 2), 4).unwrap();
+    let trace = cell.forward(&xs, &state(4)).unwrap();
+    let mut up = Upstream::zeros_like(&trace);
+    *up.output_mut(0).unwrap() = DMatrix::zeros(1, 8);
+    let err = cell.backward(&trace, &up).unwrap_err().to_string();
+    assert!(
+        err.contains("upstream gradient of output `y`") && err.contains("2 × 8"),
+        "{err}"
+    );
+}

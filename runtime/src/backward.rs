@@ -93,6 +93,18 @@ impl<T: Real> Upstream<T> {
 
     /// Checks that this fits `trace`.
     pub fn check(&self, trace: &Trace<T>) -> Result<(), Error> {
+        self.check_named(trace, &[], &[])
+    }
+
+    /// [`Upstream::check`], naming a mismatched gradient by its state's or
+    /// output's name from `states` and `outputs` (the cell's declaration
+    /// order).
+    pub(crate) fn check_named(
+        &self,
+        trace: &Trace<T>,
+        states: &[&str],
+        outputs: &[&str],
+    ) -> Result<(), Error> {
         if (self.m, self.steps) != (trace.m(), trace.steps()) {
             return Err(Error::Shape {
                 tensor: "the upstream gradients".into(),
@@ -110,21 +122,27 @@ impl<T: Real> Upstream<T> {
             (0..trace.state_count()).map(|k| (trace.state(k).map_or(0, |s| s.nrows()), cols));
         let output_shapes =
             (0..trace.output_count()).map(|k| (trace.output(k).map_or(0, |o| o.nrows()), cols));
+        let name = |what: &str, names: &[&str], k: usize| match names.get(k) {
+            Some(n) => format!("{what} `{n}`"),
+            None => format!("{what} #{k}"),
+        };
         let pairs = self
             .states
             .iter()
             .zip(state_shapes)
-            .map(|(a, b)| ("state", a, b));
+            .enumerate()
+            .map(|(k, (a, b))| (name("state", states, k), a, b));
         let all = pairs.chain(
             self.outputs
                 .iter()
                 .zip(output_shapes)
-                .map(|(a, b)| ("output", a, b)),
+                .enumerate()
+                .map(|(k, (a, b))| (name("output", outputs, k), a, b)),
         );
-        for (k, (what, a, b)) in all.enumerate() {
+        for (what, a, b) in all {
             if a.shape() != b {
                 return Err(Error::Shape {
-                    tensor: format!("upstream gradient of {what} #{k}"),
+                    tensor: format!("upstream gradient of {what}"),
                     expected: format!("{} (rows × m · T)", dims2(b.0, b.1)),
                     found: dims2(a.nrows(), a.ncols()),
                 });

@@ -369,7 +369,7 @@ pub trait Cell<T: Real>: Sized + Sync {
                 found: "a trace of buffers of other sizes".into(),
             });
         }
-        upstream.check(trace)?;
+        upstream.check_named(trace, Self::SPEC.states, Self::SPEC.outputs)?;
         let count = self.flat_params().len();
         let mut grads = Gradients::start(trace, upstream, &self.backward_layout(), count);
         self.backward_run(trace, upstream, window, &mut grads);
@@ -438,7 +438,7 @@ pub trait Cell<T: Real>: Sized + Sync {
                 found: "a trace of buffers of other sizes".into(),
             });
         }
-        upstream.check(trace)?;
+        upstream.check_named(trace, Self::SPEC.states, Self::SPEC.outputs)?;
         let count = self.flat_params().len();
         grads.restart(trace, upstream, &self.backward_layout(), count);
         self.backward_run(trace, upstream, None, grads);
