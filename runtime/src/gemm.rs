@@ -816,6 +816,29 @@ mod tests {
         })
     }
 
+    /// The stored operands of an `m × k` by `k × n` product in the given
+    /// orientations, and their product by nalgebra.
+    fn operands(
+        (m, k, n): (usize, usize, usize),
+        ta: bool,
+        tb: bool,
+    ) -> (DMatrix<f64>, DMatrix<f64>, DMatrix<f64>) {
+        let a = if ta {
+            matrix(k, m, 0.1)
+        } else {
+            matrix(m, k, 0.1)
+        };
+        let b = if tb {
+            matrix(n, k, 0.7)
+        } else {
+            matrix(k, n, 0.7)
+        };
+        let opa = if ta { a.transpose() } else { a.clone() };
+        let opb = if tb { b.transpose() } else { b.clone() };
+        let product = &opa * &opb;
+        (a, b, product)
+    }
+
     /// Every orientation, odd sizes around the panel and tile edges, and
     /// shared dimensions across the block size, against nalgebra.
     #[test]
@@ -837,18 +860,7 @@ mod tests {
             (3, 7, 130),
         ] {
             for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
-                let a = if ta {
-                    matrix(k, m, 0.1)
-                } else {
-                    matrix(m, k, 0.1)
-                };
-                let b = if tb {
-                    matrix(n, k, 0.7)
-                } else {
-                    matrix(k, n, 0.7)
-                };
-                let opa = if ta { a.transpose() } else { a.clone() };
-                let opb = if tb { b.transpose() } else { b.clone() };
+                let (a, b, expected_ab) = operands((m, k, n), ta, tb);
                 let c0 = matrix(m, n, 1.3);
                 for beta in [0.0, 1.0, 0.5] {
                     let mut c = c0.clone();
@@ -863,7 +875,7 @@ mod tests {
                         tb,
                         beta,
                     );
-                    let expected = &opa * &opb + &c0 * beta;
+                    let expected = &expected_ab + &c0 * beta;
                     let err = (&c - &expected).abs().max();
                     assert!(
                         err < 1e-12,
@@ -881,18 +893,7 @@ mod tests {
     fn products_split_along_the_shared_dimension_match_nalgebra() {
         let (m, k, n) = (20, 9000, 7);
         for &(ta, tb) in &[(false, false), (true, false), (false, true), (true, true)] {
-            let a = if ta {
-                matrix(k, m, 0.2)
-            } else {
-                matrix(m, k, 0.2)
-            };
-            let b = if tb {
-                matrix(n, k, 0.4)
-            } else {
-                matrix(k, n, 0.4)
-            };
-            let opa = if ta { a.transpose() } else { a.clone() };
-            let opb = if tb { b.transpose() } else { b.clone() };
+            let (a, b, expected_ab) = operands((m, k, n), ta, tb);
             let c0 = matrix(m, n, 0.9);
             let mut c = c0.clone();
             split_shared(
@@ -908,7 +909,7 @@ mod tests {
                 (m, k, n),
                 2,
             );
-            let expected = &opa * &opb + &c0 * 0.5;
+            let expected = &expected_ab + &c0 * 0.5;
             let err = (&c - &expected).abs().max();
             assert!(err < 1e-10, "ta={ta} tb={tb}: {err}");
         }

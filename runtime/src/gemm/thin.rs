@@ -132,20 +132,24 @@ fn by_rows<T: Real, const M: usize>(
     }
 }
 
+/// `beta · c + s`, with `beta = 0` giving `s` whatever `c` held.
+#[inline(always)]
+fn combine<T: Real>(c: T, beta: T, s: T) -> T {
+    if beta == T::zero() {
+        s
+    } else if beta == T::one() {
+        c + s
+    } else {
+        beta * c + s
+    }
+}
+
 /// Column `j` of `C` (its `M` rows) set to `beta · C + s`.
 #[inline(always)]
 fn store_column<T: Real, const M: usize>(c: &mut [T], at: usize, beta: T, s: &[T; M]) {
     let out: &mut [T; M] = (&mut c[at..at + M]).try_into().expect("M rows");
-    if beta == T::zero() {
-        *out = *s;
-    } else if beta == T::one() {
-        for r in 0..M {
-            out[r] += s[r];
-        }
-    } else {
-        for r in 0..M {
-            out[r] = beta * out[r] + s[r];
-        }
+    for r in 0..M {
+        out[r] = combine(out[r], beta, s[r]);
     }
 }
 
@@ -213,14 +217,7 @@ fn dots<T: Real, const M: usize>(
             let at = cb.off + j * ldc;
             let out: &mut [T; M] = (&mut c[at..at + M]).try_into().expect("M rows");
             for (o, row) in out.iter_mut().zip(&rows_a) {
-                let d = dot(&row[..kc], column);
-                *o = if beta == T::zero() {
-                    d
-                } else if beta == T::one() {
-                    *o + d
-                } else {
-                    beta * *o + d
-                };
+                *o = combine(*o, beta, dot(&row[..kc], column));
             }
         }
         k0 += kc;
