@@ -20,6 +20,8 @@ use crate::kernel::Block;
 use std::cell::RefCell;
 
 mod thin;
+#[cfg(target_arch = "x86_64")]
+mod zmm;
 
 /// The instruction sets the kernel is compiled for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +69,13 @@ fn panel_rows(isa: Isa, elem: usize, m: usize) -> usize {
 /// The shared dimension is cut into blocks of this many values, so that a
 /// tile's panel of `A` and its columns of `B` stay in the first-level cache.
 const KC: usize = 256;
+
+/// The packed panels of `A` that one pass over the columns of `B` reads
+/// are grouped to about this many bytes, so that they stay in the
+/// second-level cache (1–2 MB a core on current processors) while every
+/// group of columns passes by them: without it, a product with thousands of
+/// rows read all of a block of `A` from memory for every 8 columns.
+const GROUP_BYTES: usize = 512 << 10;
 
 /// The identity of a packed operand: which slice, which block, transposed or
 /// not. Within one run the weights do not change, so equal keys mean equal
@@ -608,9 +617,9 @@ fn run<T: Real>(
     unsafe {
         match (p.mr * elem, elem) {
             #[cfg(target_arch = "x86_64")]
-            (128, _) if isa() == Isa::Avx512 => avx512::<T, 128>(&args),
+            (128, _) if isa() == Isa::Avx512 => zmm::run::<T, 2>(&args),
             #[cfg(target_arch = "x86_64")]
-            (64, _) if isa() == Isa::Avx512 => avx512::<T, 64>(&args),
+            (64, _) if isa() == Isa::Avx512 => zmm::run::<T, 1>(&args),
             #[cfg(target_arch = "x86_64")]
             (64, _) if isa() != Isa::Portable => avx2::<T, 64>(&args),
             #[cfg(target_arch = "x86_64")]
@@ -634,13 +643,6 @@ struct Args<T> {
     c: *mut T,
     ldc: usize,
     accumulate: bool,
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn avx512<T: Real, const PANEL_BYTES: usize>(args: &Args<T>) {
-    // SAFETY: forwarded from `run`.
-    unsafe { by_panel_bytes::<T, PANEL_BYTES, 8, true>(args) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -670,20 +672,43 @@ unsafe fn by_panel_bytes<T: Real, const PB: usize, const NR: usize, const FMA: b
     // SAFETY: forwarded.
     unsafe {
         match (PB, std::mem::size_of::<T>()) {
-            (128, 4) => driver::<T, 32, NR, FMA>(args),
-            (128, _) => driver::<T, 16, NR, FMA>(args),
-            (64, 4) => driver::<T, 16, NR, FMA>(args),
-            (64, _) => driver::<T, 8, NR, FMA>(args),
-            (_, 4) => driver::<T, 8, NR, FMA>(args),
-            _ => driver::<T, 4, NR, FMA>(args),
+            (128, 4) => driver::<T, Arrays<32, FMA>, 32, NR>(args),
+            (128, _) => driver::<T, Arrays<16, FMA>, 16, NR>(args),
+            (64, 4) => driver::<T, Arrays<16, FMA>, 16, NR>(args),
+            (64, _) => driver::<T, Arrays<8, FMA>, 8, NR>(args),
+            (_, 4) => driver::<T, Arrays<8, FMA>, 8, NR>(args),
+            _ => driver::<T, Arrays<4, FMA>, 4, NR>(args),
         }
     }
 }
 
+/// A tile's arithmetic: `C[..rows, ..NC] (+)= A_panel · B[.., ..NC]` for a
+/// panel of a fixed number of rows, kept in registers.
+trait TileKernel<T> {
+    /// Runs one tile of `NC` columns.
+    ///
+    /// # Safety
+    /// The tile's pointers cover what [`Tile`] describes, and the
+    /// processor has the kernel's instruction set.
+    unsafe fn tile<const NC: usize>(t: &Tile<T>);
+}
+
+/// The portable kernel: arrays of `MR` values that the compiler
+/// vectorizes as the target allows.
+struct Arrays<const MR: usize, const FMA: bool>;
+
+impl<T: Real, const MR: usize, const FMA: bool> TileKernel<T> for Arrays<MR, FMA> {
+    #[inline(always)]
+    unsafe fn tile<const NC: usize>(t: &Tile<T>) {
+        // SAFETY: forwarded.
+        unsafe { tile::<T, MR, NC, FMA>(t) }
+    }
+}
+
 /// Loops over blocks of the shared dimension, groups of `NR` columns and
-/// panels of `MR` rows, and runs a tile for each.
+/// panels of `MR` rows, and runs a tile of `K` for each.
 #[inline(always)]
-unsafe fn driver<T: Real, const MR: usize, const NR: usize, const FMA: bool>(args: &Args<T>) {
+unsafe fn driver<T: Real, K: TileKernel<T>, const MR: usize, const NR: usize>(args: &Args<T>) {
     let Args {
         m,
         k,
@@ -703,42 +728,50 @@ unsafe fn driver<T: Real, const MR: usize, const NR: usize, const FMA: bool>(arg
     while k0 < k {
         let kc = KC.min(k - k0);
         let acc = accumulate || k0 > 0;
-        let mut j0 = 0;
-        while j0 < n {
-            let nc = NR.min(n - j0);
-            // SAFETY: every offset below stays inside the operands as
-            // `run` checked them: rows `< m`, columns `< n`, shared `< k`.
-            unsafe {
-                let bp = b.offset(k0 as isize * rsb + j0 as isize * csb);
-                for p in 0..panels {
-                    let ap = a.add(p * panel + k0 * col);
-                    let cp = c.add(p * MR + j0 * ldc);
-                    let rows = MR.min(m - p * MR);
-                    let t = Tile {
-                        kc,
-                        a: ap,
-                        col,
-                        b: bp,
-                        rsb,
-                        csb,
-                        c: cp,
-                        ldc,
-                        rows,
-                        accumulate: acc,
-                    };
-                    match nc {
-                        8 if NR >= 8 => tile::<T, MR, 8, FMA>(&t),
-                        7 if NR >= 7 => tile::<T, MR, 7, FMA>(&t),
-                        6 if NR >= 6 => tile::<T, MR, 6, FMA>(&t),
-                        5 if NR >= 5 => tile::<T, MR, 5, FMA>(&t),
-                        4 => tile::<T, MR, 4, FMA>(&t),
-                        3 => tile::<T, MR, 3, FMA>(&t),
-                        2 => tile::<T, MR, 2, FMA>(&t),
-                        _ => tile::<T, MR, 1, FMA>(&t),
+        // Panels of A in a group that stays in the second-level cache
+        // while every group of columns of B passes by it.
+        let group = (GROUP_BYTES / (MR * kc * std::mem::size_of::<T>())).max(1);
+        let mut p0 = 0;
+        while p0 < panels {
+            let p1 = (p0 + group).min(panels);
+            let mut j0 = 0;
+            while j0 < n {
+                let nc = NR.min(n - j0);
+                // SAFETY: every offset below stays inside the operands as
+                // `run` checked them: rows `< m`, columns `< n`, shared `< k`.
+                unsafe {
+                    let bp = b.offset(k0 as isize * rsb + j0 as isize * csb);
+                    for p in p0..p1 {
+                        let ap = a.add(p * panel + k0 * col);
+                        let cp = c.add(p * MR + j0 * ldc);
+                        let rows = MR.min(m - p * MR);
+                        let t = Tile {
+                            kc,
+                            a: ap,
+                            col,
+                            b: bp,
+                            rsb,
+                            csb,
+                            c: cp,
+                            ldc,
+                            rows,
+                            accumulate: acc,
+                        };
+                        match nc {
+                            8 if NR >= 8 => K::tile::<8>(&t),
+                            7 if NR >= 7 => K::tile::<7>(&t),
+                            6 if NR >= 6 => K::tile::<6>(&t),
+                            5 if NR >= 5 => K::tile::<5>(&t),
+                            4 => K::tile::<4>(&t),
+                            3 => K::tile::<3>(&t),
+                            2 => K::tile::<2>(&t),
+                            _ => K::tile::<1>(&t),
+                        }
                     }
                 }
+                j0 += nc;
             }
-            j0 += nc;
+            p0 = p1;
         }
         k0 += kc;
     }
@@ -852,6 +885,11 @@ mod tests {
             (64, 1, 64),
             (128, 32, 64),
             (40, 520, 3),
+            // More panels than one group holds (16 of 16 rows of `f64`
+            // over a block of 256), over two blocks of the shared
+            // dimension; rows in one register with a ragged last panel.
+            (300, 260, 11),
+            (10, 3, 17),
             // Thin products: the plain loops, dot products over more than
             // one block of the shared dimension, rows over more than one
             // block of columns.

@@ -113,29 +113,28 @@ impl Real for f64 {
         let n = t - 6_755_399_441_055_744.0;
         // ln 2 in two parts, so that r is exact.
         let r = x - n * 6.931_471_803_691_238e-1 - n * 1.908_214_929_270_587_7e-10;
-        // 1 + r (1 + r/2 (1 + r/3 (… (1 + r/13)))), with the reciprocals
-        // as constants.
-        const INV: [f64; 14] = [
-            0.0,
+        // e^r by Horner's rule on 1/k! for k = 13 down to 0, each step one
+        // fused multiply-add where the processor has them.
+        const INV_FACTORIAL: [f64; 14] = [
+            1.0,
             1.0,
             1.0 / 2.0,
-            1.0 / 3.0,
-            1.0 / 4.0,
-            1.0 / 5.0,
             1.0 / 6.0,
-            1.0 / 7.0,
-            1.0 / 8.0,
-            1.0 / 9.0,
-            1.0 / 10.0,
-            1.0 / 11.0,
-            1.0 / 12.0,
-            1.0 / 13.0,
+            1.0 / 24.0,
+            1.0 / 120.0,
+            1.0 / 720.0,
+            1.0 / 5_040.0,
+            1.0 / 40_320.0,
+            1.0 / 362_880.0,
+            1.0 / 3_628_800.0,
+            1.0 / 39_916_800.0,
+            1.0 / 479_001_600.0,
+            1.0 / 6_227_020_800.0,
         ];
-        let mut p = 1.0;
-        for inv in INV[2..].iter().rev() {
-            p = 1.0 + r * inv * p;
+        let mut p = INV_FACTORIAL[13];
+        for &c in INV_FACTORIAL[..13].iter().rev() {
+            p = mul_add(p, r, c);
         }
-        let p = 1.0 + r * p;
         let two_n =
             f64::from_bits(((t.to_bits() as i64 - 0x4338_0000_0000_0000 + 1023) as u64) << 52);
         p * two_n
@@ -145,6 +144,18 @@ impl Real for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+}
+
+/// `a · b + c`, fused where the target has fused multiply-add (one
+/// rounding) and as a multiply and an add elsewhere, where `f64::mul_add`
+/// would be a library call.
+#[inline(always)]
+fn mul_add(a: f64, b: f64, c: f64) -> f64 {
+    if cfg!(target_feature = "fma") {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
     }
 }
 
