@@ -4,12 +4,16 @@
 use crate::error::{Error, dims2};
 use crate::{NdArray, Real};
 use nalgebra::{DMatrix, DMatrixView};
+use std::sync::Arc;
 
 /// A sequence of `T` inputs, each `(n_x, m)` with one column per example,
 /// stored as one `(n_x, m · T)` matrix (step `t` is columns `t·m .. (t+1)·m`).
+///
+/// The matrix is shared, not copied, by clones of the sequence and by the
+/// traces of the runs over it, which keep it for their backward pass.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sequence<T: Real> {
-    data: DMatrix<T>,
+    data: Arc<DMatrix<T>>,
     m: usize,
 }
 
@@ -70,7 +74,10 @@ impl<T: Real> Sequence<T> {
                 found: dims2(data.nrows(), data.ncols()),
             });
         }
-        Ok(Sequence { data, m })
+        Ok(Sequence {
+            data: Arc::new(data),
+            m,
+        })
     }
 
     /// Rows of each step (`n_x`).
@@ -213,7 +220,8 @@ pub struct Trace<T: Real> {
     m: usize,
     steps: usize,
     layout: Layout,
-    input: DMatrix<T>,
+    /// The run's input, shared with the sequence it came from.
+    input: Arc<DMatrix<T>>,
     states: Vec<DMatrix<T>>,
     outputs: Vec<DMatrix<T>>,
     slots: Vec<DMatrix<T>>,
@@ -264,7 +272,7 @@ impl<T: Real> Trace<T> {
         Trace {
             m,
             steps,
-            input: DMatrix::zeros(layout.input, cols),
+            input: Arc::new(DMatrix::zeros(layout.input, cols)),
             states: layout
                 .states
                 .iter()
@@ -375,9 +383,9 @@ impl<T: Real> Trace<T> {
         to_nmt(self.input.columns(0, self.input.ncols()), self.m)
     }
 
-    /// Copies the input sequence and the initial states in.
+    /// Takes a share of the input sequence and copies the initial states in.
     pub(crate) fn load(&mut self, xs: &Sequence<T>, initial: &[&DMatrix<T>]) {
-        self.input.copy_from(xs.data());
+        self.input = Arc::clone(&xs.data);
         for (buf, s0) in self.states.iter_mut().zip(initial) {
             buf.columns_mut(0, self.m).copy_from(*s0);
         }

@@ -28,11 +28,14 @@ const DOT_BLOCK: usize = 256;
 /// Rows of `op(A)` a thin product takes at most.
 pub(super) const MAX_ROWS: usize = 8;
 
-/// The longest shared dimension [`direct`] takes.
-const DIRECT_SHARED: usize = 16;
-
 /// Columns of `C` [`rows`] accumulates at once.
 const ROW_BLOCK: usize = 64;
+
+/// The fewest columns [`rows`] runs as a vectorized loop.
+const ROW_VECTOR: usize = 8;
+
+/// The longest shared dimension [`direct`] takes.
+const DIRECT_SHARED: usize = 16;
 
 /// `a · b + c`, fused where the build targets fused multiply-add.
 #[inline(always)]
@@ -127,8 +130,25 @@ fn by_rows<T: Real, const M: usize>(
 ) {
     match how {
         Thin::Dots => dots::<T, M>(c, cb, a, b, beta, (k, n)),
-        Thin::Rows => rows::<T, M>(c, cb, a, b, beta, (k, n)),
-        Thin::Direct => direct::<T, M>(c, cb, a, b, beta, (k, n)),
+        Thin::Rows => match M {
+            1 => rows::<T, M, 8>(c, cb, a, b, beta, (k, n)),
+            2 => rows::<T, M, 4>(c, cb, a, b, beta, (k, n)),
+            3 | 4 => rows::<T, M, 2>(c, cb, a, b, beta, (k, n)),
+            _ => rows::<T, M, 1>(c, cb, a, b, beta, (k, n)),
+        },
+        Thin::Direct => {
+            // A step's product on dense blocks (as a cell's state and slot
+            // buffers are) with a shared dimension of one to four units:
+            // the shapes as constants, one pass over the columns.
+            let dense = !b.trans && b.block.ld.max(1) == k && cb.ld.max(1) == M;
+            match (dense, k) {
+                (true, 1) => direct_dense::<T, M, 1>(c, cb, a, b, beta, n),
+                (true, 2) => direct_dense::<T, M, 2>(c, cb, a, b, beta, n),
+                (true, 3) => direct_dense::<T, M, 3>(c, cb, a, b, beta, n),
+                (true, 4) => direct_dense::<T, M, 4>(c, cb, a, b, beta, n),
+                _ => direct::<T, M>(c, cb, a, b, beta, (k, n)),
+            }
+        }
     }
 }
 
@@ -224,12 +244,19 @@ fn dots<T: Real, const M: usize>(
     }
 }
 
-/// The rows of `C` accumulated along the shared dimension, `ROW_BLOCK`
-/// columns at a time: `op(B)` is a transposed block, so the values of one
-/// of its rows (one column of the stored block) lie contiguous, and each
-/// row of `C` adds a multiple of them.
+/// The rows of `C` accumulated along the shared dimension: `op(B)` is a
+/// transposed block, so the values of one of its rows (one column of the
+/// stored block) lie contiguous, and each row of `C` adds a multiple of
+/// them. `S` partial sums (a power of two) take the shared dimension's
+/// indices in turn (index `kk` goes to sum `kk mod S`) and are added in a
+/// fixed tree at the end, so that `S · M` independent chains of fused
+/// multiply-adds keep the processor's units busy. Blocks of at least
+/// [`ROW_VECTOR`] columns run as loops that vectorize along the columns;
+/// narrower ones keep their sums in scalar registers. Both sum each value
+/// in the same order, so the order depends on neither the columns nor the
+/// block.
 #[inline(never)]
-fn rows<T: Real, const M: usize>(
+fn rows<T: Real, const M: usize, const S: usize>(
     c: &mut [T],
     cb: Block,
     a: Operand<'_, T>,
@@ -237,31 +264,154 @@ fn rows<T: Real, const M: usize>(
     beta: T,
     (k, n): (usize, usize),
 ) {
-    let ldc = cb.ld.max(1);
-    let ldb = b.block.ld.max(1);
+    #[cfg(target_arch = "x86_64")]
+    {
+        let lda = a.block.ld.max(1);
+        let args = super::zmm::Rows {
+            c: &mut c[cb.off..],
+            ldc: cb.ld.max(1),
+            a: &a.data[a.block.off..],
+            a_row: if a.trans { lda } else { 1 },
+            a_col: if a.trans { 1 } else { lda },
+            b: &b.data[b.block.off..],
+            ldb: b.block.ld.max(1),
+            beta,
+            k,
+            n,
+        };
+        if super::zmm::rows::<T, M, S>(args) {
+            return;
+        }
+    }
     let mut j0 = 0;
     while j0 < n {
-        let nc = ROW_BLOCK.min(n - j0);
-        let mut acc = [[T::zero(); ROW_BLOCK]; M];
-        for kk in 0..k {
-            // op(B)(kk, j) = stored(j, kk): column kk of the stored block.
-            let start = b.block.off + kk * ldb + j0;
-            let row_b = &b.data[start..start + nc];
-            for (r, row) in acc.iter_mut().enumerate() {
-                let av = a.at(r, kk);
-                for (o, &bv) in row[..nc].iter_mut().zip(row_b) {
-                    *o = fma(av, bv, *o);
+        let left = n - j0;
+        let w = if left >= ROW_VECTOR {
+            left.min(ROW_BLOCK)
+        } else if left >= 4 {
+            4
+        } else if left >= 2 {
+            2
+        } else {
+            1
+        };
+        let mut acc = [[[T::zero(); ROW_BLOCK]; M]; S];
+        let whole = k - k % S;
+        let mut kk = 0;
+        while kk < whole {
+            for (s, part) in acc.iter_mut().enumerate() {
+                add_row(part, a, b, kk + s, j0, w);
+            }
+            kk += S;
+        }
+        for (s, part) in acc.iter_mut().enumerate().take(k - whole) {
+            add_row(part, a, b, whole + s, j0, w);
+        }
+        // The partial sums added as a tree: sum s takes sum s + S/2, then
+        // s + S/4, and so on.
+        let mut width = S;
+        while width > 1 {
+            width /= 2;
+            let (lo, hi) = acc.split_at_mut(width);
+            for (dst, src) in lo.iter_mut().zip(hi.iter()) {
+                for (dr, sr) in dst.iter_mut().zip(src) {
+                    for (d, &v) in dr[..w].iter_mut().zip(&sr[..w]) {
+                        *d += v;
+                    }
                 }
             }
         }
-        for jj in 0..nc {
+        let ldc = cb.ld.max(1);
+        for jj in 0..w {
             let mut s = [T::zero(); M];
-            for (v, row) in s.iter_mut().zip(&acc) {
+            for (v, row) in s.iter_mut().zip(&acc[0]) {
                 *v = row[jj];
             }
             store_column(c, cb.off + (j0 + jj) * ldc, beta, &s);
         }
-        j0 += nc;
+        j0 += w;
+    }
+}
+
+/// `acc[r][..w] += op(A)(r, kk) · op(B)(kk, j0 .. j0 + w)` for the `M`
+/// rows: a vectorized loop from [`ROW_VECTOR`] columns, unrolled scalar
+/// code below.
+#[inline(always)]
+fn add_row<T: Real, const M: usize>(
+    acc: &mut [[T; ROW_BLOCK]; M],
+    a: Operand<'_, T>,
+    b: Operand<'_, T>,
+    kk: usize,
+    j0: usize,
+    w: usize,
+) {
+    // op(B)(kk, j) = stored(j, kk): column kk of the stored block.
+    let start = b.block.off + kk * b.block.ld.max(1) + j0;
+    let row_b = &b.data[start..start + w];
+    let mut col_a = [T::zero(); M];
+    for (r, v) in col_a.iter_mut().enumerate() {
+        *v = a.at(r, kk);
+    }
+    match w {
+        1 => add_fixed::<T, M, 1>(acc, &col_a, row_b),
+        2 => add_fixed::<T, M, 2>(acc, &col_a, row_b),
+        4 => add_fixed::<T, M, 4>(acc, &col_a, row_b),
+        _ => {
+            for (row, &av) in acc.iter_mut().zip(&col_a) {
+                for (o, &bv) in row[..w].iter_mut().zip(row_b) {
+                    *o = fma(av, bv, *o);
+                }
+            }
+        }
+    }
+}
+
+/// [`add_row`] for `W` columns, a compile-time constant.
+#[inline(always)]
+fn add_fixed<T: Real, const M: usize, const W: usize>(
+    acc: &mut [[T; ROW_BLOCK]; M],
+    col_a: &[T; M],
+    row_b: &[T],
+) {
+    let row_b: &[T; W] = row_b[..W].try_into().expect("W columns");
+    for (row, &av) in acc.iter_mut().zip(col_a) {
+        for (o, &bv) in row[..W].iter_mut().zip(row_b) {
+            *o = fma(av, bv, *o);
+        }
+    }
+}
+
+/// [`direct`] with the shared dimension `K` a constant, on a dense `C`
+/// (`M` rows, leading dimension `M`) and a dense, untransposed `B` (`K`
+/// rows, leading dimension `K`): each column of `C` is the same `M`
+/// fused multiply-add chains over `kk` as in [`direct`].
+#[inline(never)]
+fn direct_dense<T: Real, const M: usize, const K: usize>(
+    c: &mut [T],
+    cb: Block,
+    a: Operand<'_, T>,
+    b: Operand<'_, T>,
+    beta: T,
+    n: usize,
+) {
+    let mut cols_a = [[T::zero(); M]; K];
+    for (kk, col) in cols_a.iter_mut().enumerate() {
+        for (r, v) in col.iter_mut().enumerate() {
+            *v = a.at(r, kk);
+        }
+    }
+    let c = &mut c[cb.off..cb.off + M * n];
+    let b = &b.data[b.block.off..b.block.off + K * n];
+    for (out, col_b) in c.chunks_exact_mut(M).zip(b.chunks_exact(K)) {
+        let mut s = [T::zero(); M];
+        for (col, &bv) in cols_a.iter().zip(col_b) {
+            for r in 0..M {
+                s[r] = fma(col[r], bv, s[r]);
+            }
+        }
+        for r in 0..M {
+            out[r] = combine(out[r], beta, s[r]);
+        }
     }
 }
 
