@@ -384,21 +384,27 @@ fn parse_affine_term(input: ParseStream) -> syn::Result<(i64, Option<Ident>)> {
 /// `layout framework { tensor = block; ... }`; each tensor is parsed on its
 /// own, like the statements of the body.
 fn parse_layout(chunk: Vec<TokenTree>, cx: &mut Ctxt) -> Option<LayoutDecl> {
-    let header = |input: ParseStream| -> syn::Result<(Ident, TokenStream)> {
-        Attribute::parse_outer(input)?;
+    let header = |input: ParseStream| -> syn::Result<(Vec<Attribute>, Ident, TokenStream)> {
+        let attrs = Attribute::parse_outer(input)?;
         input.parse::<kw::layout>()?;
         let framework: Ident = input.parse()?;
         let body;
         syn::braced!(body in input);
-        Ok((framework, body.parse()?))
+        Ok((attrs, framework, body.parse()?))
     };
-    let (framework, body) = match header.parse2(chunk.into_iter().collect()) {
+    let (attrs, framework, body) = match header.parse2(chunk.into_iter().collect()) {
         Ok(parts) => parts,
         Err(e) => {
             cx.push(e);
             return None;
         }
     };
+    // Doc comments are allowed (and kept out of the generated code); any
+    // other attribute, `#[cfg(..)]` among them, is an error rather than
+    // silently ignored, and the tensors are still checked.
+    if let Err(e) = doc_lines(&attrs) {
+        cx.push(e);
+    }
     let mut tensors = Vec::new();
     let mut part: Vec<TokenTree> = Vec::new();
     let mut parse_part = |part: Vec<TokenTree>, cx: &mut Ctxt| {
@@ -426,7 +432,7 @@ fn parse_layout(chunk: Vec<TokenTree>, cx: &mut Ctxt) -> Option<LayoutDecl> {
 }
 
 fn parse_layout_tensor(input: ParseStream) -> syn::Result<LayoutTensor> {
-    Attribute::parse_outer(input)?;
+    doc_lines(&Attribute::parse_outer(input)?)?;
     let name: Ident = input.parse()?;
     input.parse::<Token![=]>()?;
     let block = parse_block(input)?;
