@@ -71,10 +71,11 @@ fn panel_rows(isa: Isa, elem: usize, m: usize) -> usize {
 const KC: usize = 256;
 
 /// The packed panels of `A` that one pass over the columns of `B` reads
-/// are grouped to about this many bytes, so that they stay in the
-/// second-level cache (1–2 MB a core on current processors) while every
-/// group of columns passes by them: without it, a product with thousands of
-/// rows read all of a block of `A` from memory for every 8 columns.
+/// are grouped to about half the second-level cache (see [`group_bytes`]),
+/// so that they stay there while every group of columns passes by them:
+/// without it, a product with thousands of rows read all of a block of `A`
+/// from memory for every 8 columns. This is the size where the system
+/// does not report its cache.
 const GROUP_BYTES: usize = 512 << 10;
 
 /// The identity of a packed operand: which slice, which block, transposed or
@@ -771,8 +772,9 @@ unsafe fn driver<T: Real, K: TileKernel<T>, const MR: usize, const NR: usize>(ar
                         }
                     }
                     // The copy starts at panel `p0` and column `k0`; the
-                    // offsets below add them back.
-                    let base = buf.cast_const().sub(p0 * MR * kc + k0 * MR);
+                    // offsets below add them back (the pointer in between
+                    // may lie outside the buffer, so both steps wrap).
+                    let base = buf.cast_const().wrapping_sub(p0 * MR * kc + k0 * MR);
                     (base, MR * kc, MR)
                 }
             } else {
@@ -786,7 +788,7 @@ unsafe fn driver<T: Real, K: TileKernel<T>, const MR: usize, const NR: usize>(ar
                 unsafe {
                     let bp = b.offset(k0 as isize * rsb + j0 as isize * csb);
                     for p in p0..p1 {
-                        let ap = a.add(p * panel + k0 * col);
+                        let ap = a.wrapping_add(p * panel + k0 * col);
                         let cp = c.add(p * MR + j0 * ldc);
                         let rows = MR.min(m - p * MR);
                         let t = Tile {
