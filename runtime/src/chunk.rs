@@ -8,6 +8,10 @@
 //! contiguous piece of every step: [`Cols`] hands a worker exactly its
 //! pieces, and no two workers' pieces overlap.
 //!
+//! The workers are a small team of threads that poll for work for a while
+//! after each part, so that a split costs about a microsecond rather than
+//! the tens of microseconds of waking a sleeping thread.
+//!
 //! How many workers a run takes comes from its size: one where splitting
 //! does not pay. [`set_threads`] or the environment variable
 //! `CELLFORGE_THREADS` fix the number instead. For a given number, results
@@ -19,6 +23,8 @@ use crate::sequence::Mask;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod team;
 
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
@@ -57,9 +63,14 @@ fn cores() -> usize {
 const MIN_COLUMNS: usize = 8;
 
 /// Least work (operations of the steps over the whole run) a worker must
-/// get for a split to pay for waking a thread and for the thinner products
-/// of each worker.
-const MIN_WORK: usize = 1 << 22;
+/// get for a split to pay for handing it its part and for the thinner
+/// products of each worker. Handing over costs about a microsecond while
+/// the team is awake; this is a few microseconds of work.
+const MIN_WORK: usize = 1 << 18;
+
+/// Least work (multiply-adds) a thread must get for a product's columns to
+/// be split.
+const MIN_PRODUCT_WORK: usize = 1 << 18;
 
 /// How many workers a run of `m` examples over `steps` steps takes, for a
 /// cell whose step costs about `per_example` multiply-adds per example.
@@ -431,21 +442,52 @@ fn as_worker<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Runs `f` on every worker's parts: the first on this thread, the others
-/// on the threads of the pool, all to completion.
+/// on the threads of the team (or, when the team is taken, of rayon's pool),
+/// all to completion.
 pub(crate) fn run<P: Send>(parts: &mut [P], f: impl Fn(&mut P) + Sync) {
     match parts {
         [] => {}
         [one] => as_worker(|| f(one)),
-        // The workers are the threads of a pool that lives as long as the
-        // process (rayon's), so a run pays for waking them, not for
-        // starting them.
-        [first, rest @ ..] => rayon::in_place_scope(|s| {
-            for p in rest.iter_mut() {
-                let f = &f;
-                s.spawn(move |_| as_worker(|| f(p)));
+        _ => {
+            let base = Parts(parts.as_mut_ptr());
+            let count = parts.len();
+            let call = |i: usize| {
+                // SAFETY: `team::run` calls each index in `0 .. count` once,
+                // so no two threads reach the same part.
+                let part = unsafe { &mut *base.at(i) };
+                f(part);
+            };
+            if team::run(count, &call) {
+                return;
             }
-            as_worker(|| f(first));
-        }),
+            // The pool's threads live as long as the process, so this pays
+            // for waking them, not for starting them.
+            let [first, rest @ ..] = parts else {
+                unreachable!("two parts or more")
+            };
+            rayon::in_place_scope(|s| {
+                for p in rest.iter_mut() {
+                    let f = &f;
+                    s.spawn(move |_| as_worker(|| f(p)));
+                }
+                as_worker(|| f(first));
+            });
+        }
+    }
+}
+
+/// The parts of a split run, reached by index from the threads that run them.
+struct Parts<P>(*mut P);
+
+// SAFETY: each part is reached from one thread only (see `run`), and the
+// parts are `Send`.
+unsafe impl<P: Send> Sync for Parts<P> {}
+
+impl<P> Parts<P> {
+    /// Part `i`; the caller keeps `i` in bounds.
+    fn at(&self, i: usize) -> *mut P {
+        // SAFETY: in bounds by the caller's contract.
+        unsafe { self.0.add(i) }
     }
 }
 
@@ -457,7 +499,7 @@ pub(crate) fn product_workers(work: usize, n: usize) -> usize {
         return 1;
     }
     let cap = (n / 16).max(1);
-    let wanted = fixed_threads().unwrap_or_else(|| cores().min((work / MIN_WORK).max(1)));
+    let wanted = fixed_threads().unwrap_or_else(|| cores().min((work / MIN_PRODUCT_WORK).max(1)));
     wanted.clamp(1, cap)
 }
 

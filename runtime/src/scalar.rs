@@ -45,17 +45,15 @@ impl Real for f32 {
         }
         let x = self.clamp(-7.905_311, 7.905_311);
         let x2 = x * x;
-        let p = -2.760_768_5e-16f32;
-        let p = p * x2 + 2.000_188e-13;
-        let p = p * x2 - 8.604_672e-11;
-        let p = p * x2 + 5.122_297e-8;
-        let p = p * x2 + 1.485_722_4e-5;
-        let p = p * x2 + 6.372_619_3e-4;
-        let p = p * x2 + 4.893_524_6e-3;
-        let q = 1.198_258_4e-6f32;
-        let q = q * x2 + 1.185_347e-4;
-        let q = q * x2 + 2.268_434_6e-3;
-        let q = q * x2 + 4.893_525e-3;
+        let p = mul_add32(-2.760_768_5e-16, x2, 2.000_188e-13);
+        let p = mul_add32(p, x2, -8.604_672e-11);
+        let p = mul_add32(p, x2, 5.122_297e-8);
+        let p = mul_add32(p, x2, 1.485_722_4e-5);
+        let p = mul_add32(p, x2, 6.372_619_3e-4);
+        let p = mul_add32(p, x2, 4.893_524_6e-3);
+        let q = mul_add32(1.198_258_4e-6, x2, 1.185_347e-4);
+        let q = mul_add32(q, x2, 2.268_434_6e-3);
+        let q = mul_add32(q, x2, 4.893_525e-3);
         x * p / q
     }
     #[inline(always)]
@@ -67,13 +65,12 @@ impl Real for f32 {
         let n = t - 12_582_912.0;
         // ln 2 in two parts, so that r is exact.
         let r = x - n * 0.693_359_4 + n * 2.121_944_4e-4;
-        let p = 1.987_569_1e-4f32;
-        let p = p * r + 1.398_199_9e-3;
-        let p = p * r + 8.333_452e-3;
-        let p = p * r + 4.166_579_6e-2;
-        let p = p * r + 1.666_666_5e-1;
-        let p = p * r + 0.5;
-        let e_r = p * r * r + r + 1.0;
+        let p = mul_add32(1.987_569_1e-4, r, 1.398_199_9e-3);
+        let p = mul_add32(p, r, 8.333_452e-3);
+        let p = mul_add32(p, r, 4.166_579_6e-2);
+        let p = mul_add32(p, r, 1.666_666_5e-1);
+        let p = mul_add32(p, r, 0.5);
+        let e_r = mul_add32(p * r, r, r) + 1.0;
         let two_n = f32::from_bits(((t.to_bits() as i32 - 0x4B40_0000 + 127) as u32) << 23);
         e_r * two_n
     }
@@ -152,6 +149,16 @@ impl Real for f64 {
 /// would be a library call.
 #[inline(always)]
 fn mul_add(a: f64, b: f64, c: f64) -> f64 {
+    if cfg!(target_feature = "fma") {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// [`mul_add`] for `f32`.
+#[inline(always)]
+fn mul_add32(a: f32, b: f32, c: f32) -> f32 {
     if cfg!(target_feature = "fma") {
         a.mul_add(b, c)
     } else {
