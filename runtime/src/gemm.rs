@@ -12,7 +12,7 @@
 //! The inner kernel keeps a tile of `MR × NR` values of `C` in registers
 //! and adds one rank-one update per element of the shared dimension. Its
 //! sizes follow the widest vectors the processor has, detected when the
-//! program runs: two AVX-512 registers of rows (32 `f32` or 16 `f64`) by 8
+//! program runs: two AVX-512 registers of rows (32 `f32` or 16 `f64`) by 12
 //! columns, two AVX2 registers by 6, and a portable version for the rest.
 
 use crate::Real;
@@ -804,6 +804,10 @@ unsafe fn driver<T: Real, K: TileKernel<T>, const MR: usize, const NR: usize>(ar
                             accumulate: acc,
                         };
                         match nc {
+                            12 if NR >= 12 => K::tile::<12>(&t),
+                            11 if NR >= 11 => K::tile::<11>(&t),
+                            10 if NR >= 10 => K::tile::<10>(&t),
+                            9 if NR >= 9 => K::tile::<9>(&t),
                             8 if NR >= 8 => K::tile::<8>(&t),
                             7 if NR >= 7 => K::tile::<7>(&t),
                             6 if NR >= 6 => K::tile::<6>(&t),
@@ -990,6 +994,10 @@ mod tests {
             // dimension; rows in one register with a ragged last panel.
             (300, 260, 11),
             (10, 3, 17),
+            // Every width of a last group of columns of the 12-column tile.
+            (20, 9, 10),
+            (33, 17, 24),
+            (31, 40, 23),
             // Thin products: the plain loops, dot products over more than
             // one block of the shared dimension, rows over more than one
             // block of columns.

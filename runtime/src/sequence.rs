@@ -358,7 +358,9 @@ impl<T: Real> Trace<T> {
             .then(|| o.columns((t - 1) * self.m, self.m))
     }
 
-    /// Internal slot `k` of step `t` (`1 ..= T`): pre-activations and intermediate values.
+    /// Internal slot `k` of step `t` (`1 ..= T`): the step's products and
+    /// intermediate values; where an activation consumed a product that
+    /// nothing else reads (an LSTM's gates), the activation in its place.
     pub fn slot_at(&self, k: usize, t: usize) -> Option<DMatrixView<'_, T>> {
         let s = self.slots.get(k)?;
         (1..=self.steps)

@@ -1104,17 +1104,25 @@ impl Gen<'_> {
     }
 
     /// The `let` of each element-wise node of a pass, computing its value
-    /// for element `(__i, __j)`.
+    /// for element `(__i, __j)`; in the backward pass (`backward`), a kept
+    /// activation (see `plan::kept`) is read where the forward pass left it.
     fn lets(
         &self,
         nodes: &[NodeId],
         level: usize,
+        backward: bool,
         prelude: &mut Vec<TokenStream>,
     ) -> Vec<TokenStream> {
         let cf = &self.cf;
         let mut lets = Vec::new();
         for &node in nodes {
             let v = self.value_var(node);
+            let kept = self.p.kept.iter().find(|(a, _)| *a == node);
+            if let (true, Some(&(_, product))) = (backward, kept) {
+                let value = self.read(product, level, prelude);
+                lets.push(quote!(let #v: T = #value;));
+                continue;
+            }
             let expr = match &self.g.nodes[node].op {
                 Op::Binary(op, a, b) => {
                     let (a, b) = (self.read(*a, level, prelude), self.read(*b, level, prelude));
@@ -1153,8 +1161,8 @@ impl Gen<'_> {
             .or(pass.stores.first().map(|(n, _)| n))
             .map_or(0, |n| self.p.level[*n]);
         let mut prelude = Vec::new();
-        let lets = self.lets(&pass.nodes, level, &mut prelude);
-        let stores: Vec<TokenStream> = pass
+        let lets = self.lets(&pass.nodes, level, false, &mut prelude);
+        let mut stores: Vec<TokenStream> = pass
             .stores
             .iter()
             .map(|(node, loc)| {
@@ -1163,6 +1171,13 @@ impl Gen<'_> {
                 quote!(#dst[__j * #rows + #off + __i] = #value;)
             })
             .collect();
+        // A kept activation overwrites the product it consumed, indexed as
+        // the read of that product is, so that both use one window.
+        for &(act, product) in self.p.kept.iter().filter(|(a, _)| pass.nodes.contains(a)) {
+            let value = self.value_var(act);
+            let place = self.read(product, level, &mut prelude);
+            stores.push(quote!(#place = #value;));
+        }
         dedup(&mut prelude);
         let len = self.len(&pass.len);
         let mut windows = windows::Windows::default();

@@ -4,7 +4,7 @@
 //! between products runs in one pass per level; values that cross passes get
 //! a per-step buffer (a slot).
 
-use crate::graph::{Graph, NodeId, Op};
+use crate::graph::{Bin, Func, Graph, NodeId, Op};
 use crate::shape::{Affine, Shape};
 use std::collections::BTreeMap;
 
@@ -157,6 +157,9 @@ pub struct Plan {
     pub level: Vec<usize>,
     /// Phases by level.
     pub phases: Vec<Phase>,
+    /// Activations kept for the backward pass in the place of a product
+    /// they consume: `(activation, product)` (see `kept`, the function that finds them).
+    pub kept: Vec<(NodeId, NodeId)>,
 }
 
 // ANCHOR: plan
@@ -179,6 +182,7 @@ pub fn plan(g: &Graph) -> Plan {
     }
     let loc = locations(g, &live, &groups, &level, &mut slots);
     let phases = phases(g, &live, &groups, &level, &loc);
+    let kept = kept(g, &live, &loc);
     Plan {
         groups,
         blocks,
@@ -187,9 +191,65 @@ pub fn plan(g: &Graph) -> Plan {
         loc,
         level,
         phases,
+        kept,
     }
 }
 // ANCHOR_END: plan
+
+/// The activations whose values the forward pass keeps for the backward,
+/// each in the place of a product it alone consumes: `f(p + ...)` where `f`
+/// has a derivative in terms of its value (`sigmoid`, `tanh`, `exp`,
+/// `sqrt`), `p` is a product held in a slot, and `p` and every sum between
+/// it and `f` have no other use. Once the activation has been computed,
+/// nothing reads the product again, so the forward pass writes the
+/// activation over it, and the backward pass reads it there instead of
+/// computing the function again. The sums in between become dead code
+/// there (the gradient of a sum needs no values). The numbers are the same:
+/// the backward reads exactly what the forward computed.
+fn kept(g: &Graph, live: &[bool], loc: &[Option<Loc>]) -> Vec<(NodeId, NodeId)> {
+    let mut uses = vec![0usize; g.nodes.len()];
+    for (id, node) in g.nodes.iter().enumerate() {
+        if live[id] {
+            for a in node.op.args() {
+                uses[a] += 1;
+            }
+        }
+    }
+    for root in g.roots() {
+        uses[root] += 1;
+    }
+    let mut taken = vec![false; g.nodes.len()];
+    let mut kept = Vec::new();
+    for (id, node) in g.nodes.iter().enumerate() {
+        let Op::Func(Func::Sigmoid | Func::Tanh | Func::Exp | Func::Sqrt, arg) = node.op else {
+            continue;
+        };
+        if !live[id] {
+            continue;
+        }
+        let mut todo = vec![arg];
+        while let Some(x) = todo.pop() {
+            if uses[x] != 1 {
+                continue;
+            }
+            match &g.nodes[x].op {
+                Op::Binary(Bin::Add, a, b) => todo.extend([*b, *a]),
+                Op::MatMul(..)
+                    if !taken[x]
+                        && matches!(loc[x], Some(Loc::Slot(..)))
+                        && g.len_of(x).is_some()
+                        && g.len_of(x) == g.len_of(id) =>
+                {
+                    taken[x] = true;
+                    kept.push((id, x));
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    kept
+}
 
 fn is_elementwise(op: &Op) -> bool {
     matches!(op, Op::Binary(..) | Op::Neg(_) | Op::Func(..))

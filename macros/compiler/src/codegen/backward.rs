@@ -243,7 +243,7 @@ impl Gen<'_> {
 
     fn back_pass(&self, pass: &BackPass, level: usize) -> TokenStream {
         let mut prelude = Vec::new();
-        let lets = self.lets(&pass.nodes, level, &mut prelude);
+        let lets = self.lets(&pass.nodes, level, true, &mut prelude);
         let mut inits = Vec::new();
         for &n in &pass.nodes {
             let g = self.adj_var(n);
