@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example products -- [--n-a 1,32,512] [--n-x 32] [--m 64] [--t 100] [--dtype f32|f64] [--reps 20]
+//!                                            [--peak] [--json]
 //! ```
 //!
 //! For each `n_a` it times, for an LSTM (four gates):
@@ -13,12 +14,20 @@
 //! - `input`: the input projection of all steps, `[4 n_a, n_x] · [n_x, m T]`;
 //! - `weights`: the weight gradient over all steps, `[4 n_a, m T] · [m T, n_a + n_x]`;
 //! - `input back`: the input gradient of all steps, `[n_x, 4 n_a] · [4 n_a, m T]`.
+//!
+//! `--peak` also measures the peak of this thread's core: independent
+//! multiply-adds on the widest vectors the processor has (AVX-512, AVX2 with
+//! FMA, or plain arithmetic), twelve chains of them, with no memory access,
+//! so that a product's GFLOP/s can be read as a fraction of what the core
+//! can do. `--json` prints one JSON line per measurement instead.
 
 use cellforge::__private::kernel::{Block, PackCache, gemm_cached, gemm_t};
 use cellforge::prelude::Real;
 use std::time::Instant;
 
 struct Options {
+    peak: bool,
+    json: bool,
     n_a: Vec<usize>,
     n_x: usize,
     m: usize,
@@ -29,6 +38,8 @@ struct Options {
 
 fn options() -> Result<Options, String> {
     let mut o = Options {
+        peak: false,
+        json: false,
         n_a: vec![1, 32, 512],
         n_x: 32,
         m: 64,
@@ -47,6 +58,8 @@ fn options() -> Result<Options, String> {
                     .map(|v| v.parse().map_err(|e| format!("--n-a {v}: {e}")))
                     .collect::<Result<_, _>>()?
             }
+            "--peak" => o.peak = true,
+            "--json" => o.json = true,
             "--n-x" => o.n_x = number(value()?)?,
             "--m" => o.m = number(value()?)?,
             "--t" => o.t = number(value()?)?,
@@ -136,10 +149,152 @@ fn run<T: Real>(o: &Options) {
         ];
         for (name, shape, ta, tb, cached, inner) in shapes {
             let (gflops, us) = time::<T>(o.reps, inner, shape, ta, tb, cached);
+            if o.json {
+                println!(
+                    "{{\"product\":\"{name}\",\"n_a\":{n},\"dtype\":\"{}\",\"shape\":[{},{},{}],\"us\":{us:.2},\"gflops\":{gflops:.1}}}",
+                    T::DTYPE,
+                    shape.0,
+                    shape.1,
+                    shape.2
+                );
+            } else {
+                println!(
+                    "n_a = {n:4} {name:>10} {:>5} × {:>5} · {:>5} × {:>5}: {us:10.2} µs ({gflops:6.1} GFLOP/s)",
+                    shape.0, shape.1, shape.1, shape.2
+                );
+            }
+        }
+    }
+    if o.peak {
+        let (gflops, unit) = peak::<T>(o.reps);
+        if o.json {
             println!(
-                "n_a = {n:4} {name:>10} {:>5} × {:>5} · {:>5} × {:>5}: {us:10.2} µs ({gflops:6.1} GFLOP/s)",
-                shape.0, shape.1, shape.1, shape.2
+                "{{\"product\":\"peak\",\"dtype\":\"{}\",\"unit\":\"{unit}\",\"gflops\":{gflops:.1}}}",
+                T::DTYPE
             );
+        } else {
+            println!("peak of one core ({unit}): {gflops:.1} GFLOP/s");
+        }
+    }
+}
+
+/// The best of `reps` timings of independent multiply-adds on this core, in
+/// GFLOP/s, and the vector unit that ran them.
+fn peak<T: Real>(reps: usize) -> (f64, &'static str) {
+    const ROUNDS: usize = 2_000_000;
+    let f32s = T::DTYPE == "float32";
+    let mut best: f64 = 0.0;
+    let mut unit = "portable";
+    for _ in 0..reps.clamp(3, 10) {
+        let start = Instant::now();
+        let (flops, u) = chains(ROUNDS, f32s);
+        let seconds = start.elapsed().as_secs_f64();
+        unit = u;
+        best = best.max(flops as f64 / seconds / 1e9);
+    }
+    (best, unit)
+}
+
+/// Runs twelve independent chains of `rounds` multiply-adds on the widest
+/// vectors there are; returns the operations counted (two per lane and
+/// multiply-add) and the vector unit.
+fn chains(rounds: usize, f32s: bool) -> (usize, &'static str) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: the processor has AVX-512F (checked just above).
+            let lanes = unsafe { x86::avx512(rounds, f32s) };
+            return (rounds * 12 * lanes * 2, "AVX-512");
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            // SAFETY: the processor has AVX2 and FMA (checked just above).
+            let lanes = unsafe { x86::avx2(rounds, f32s) };
+            return (rounds * 12 * lanes * 2, "AVX2 + FMA");
+        }
+    }
+    let mut acc = [0.5f64; 12];
+    let (b, c) = (
+        std::hint::black_box(0.999_f64),
+        std::hint::black_box(1e-4_f64),
+    );
+    for _ in 0..rounds {
+        for a in &mut acc {
+            *a = *a * b + c;
+        }
+    }
+    std::hint::black_box(acc);
+    (rounds * 12 * 2, "portable")
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+    use std::hint::black_box;
+
+    /// Twelve chains of fused multiply-adds on 512-bit vectors; returns the
+    /// lanes of one vector.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn avx512(rounds: usize, f32s: bool) -> usize {
+        if f32s {
+            let (b, c) = (
+                _mm512_set1_ps(black_box(0.999)),
+                _mm512_set1_ps(black_box(1e-4)),
+            );
+            let mut acc = [_mm512_set1_ps(0.5); 12];
+            for _ in 0..rounds {
+                for a in &mut acc {
+                    *a = _mm512_fmadd_ps(*a, b, c);
+                }
+            }
+            black_box(acc);
+            16
+        } else {
+            let (b, c) = (
+                _mm512_set1_pd(black_box(0.999)),
+                _mm512_set1_pd(black_box(1e-4)),
+            );
+            let mut acc = [_mm512_set1_pd(0.5); 12];
+            for _ in 0..rounds {
+                for a in &mut acc {
+                    *a = _mm512_fmadd_pd(*a, b, c);
+                }
+            }
+            black_box(acc);
+            8
+        }
+    }
+
+    /// Twelve chains of fused multiply-adds on 256-bit vectors; returns the
+    /// lanes of one vector.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn avx2(rounds: usize, f32s: bool) -> usize {
+        if f32s {
+            let (b, c) = (
+                _mm256_set1_ps(black_box(0.999)),
+                _mm256_set1_ps(black_box(1e-4)),
+            );
+            let mut acc = [_mm256_set1_ps(0.5); 12];
+            for _ in 0..rounds {
+                for a in &mut acc {
+                    *a = _mm256_fmadd_ps(*a, b, c);
+                }
+            }
+            black_box(acc);
+            8
+        } else {
+            let (b, c) = (
+                _mm256_set1_pd(black_box(0.999)),
+                _mm256_set1_pd(black_box(1e-4)),
+            );
+            let mut acc = [_mm256_set1_pd(0.5); 12];
+            for _ in 0..rounds {
+                for a in &mut acc {
+                    *a = _mm256_fmadd_pd(*a, b, c);
+                }
+            }
+            black_box(acc);
+            4
         }
     }
 }

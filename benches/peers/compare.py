@@ -23,8 +23,11 @@ them with `--from`), prints each target with its measured ratio, and exits
 with status 1 when any is missed: forward + backward, n_x = 32, m = 64,
 T = 100, f32 and f64, at least 2x the faster peer for RNN, LSTM and GRU at
 n_a <= 32, 1.3x at n_a = 128, 1x at n_a = 512, and the LSTM with n_a = 32,
-T = 500 at least 1.5x PyTorch, and streaming latency (one example, one step,
-n_a = 32) at least 5x lower than PyTorch's `LSTMCell`.
+T = 500 at least 1.5x PyTorch, streaming latency (one example, one step,
+n_a = 32) at least 5x lower than PyTorch's `LSTMCell`, and the step-shaped
+products of the LSTM with n_a = 512 (`examples/products.rs`: the step and
+its transpose in the backward, on one thread, as each worker runs them) at
+least 60% of one core's measured peak, in f32 and f64.
 `--scaling` prints the LSTM's time against T and against the batch, on one
 thread against two, its streaming latency and the bytes it keeps for the
 backward, each against the peers in the same run.
@@ -288,6 +291,28 @@ def latency_target(lat):
 
 TARGET_MIN = ((1, 2.0), (32, 2.0), (128, 1.3), (512, 1.0))
 
+PEAK_SHARE = 0.6
+
+
+def peak_target(reps):
+    """The step-shaped products at n_a = 512, on one thread, at least 60% of
+    one core's peak (both measured by `examples/products.rs`)."""
+    ok = True
+    for dtype in ("f32", "f64"):
+        command = ["cargo", "run", "--release", "--example", "products", "--", "--json",
+                   "--peak", "--n-a", "512", "--dtype", dtype, "--reps", str(max(20, int(reps or 0)))]
+        lines = json_lines(run(command, {"CELLFORGE_THREADS": "1"}))
+        peak = next((r["gflops"] for r in lines if r["product"] == "peak"), None)
+        for name in ("step", "step back"):
+            got = next((r["gflops"] for r in lines if r["product"] == name), None)
+            share = got / peak if got and peak else None
+            met = share is not None and share >= PEAK_SHARE
+            ok &= met
+            print(f"{'met   ' if met else 'MISSED'} {lines[0]['dtype'] if lines else dtype} "
+                  f"{name} product n_a=512 on one thread vs one core's peak "
+                  f"({fmt(got, 1)} of {fmt(peak, 1)} GFLOP/s): {fmt(share, 2)} (target {PEAK_SHARE})")
+    return ok
+
 
 def target_rows(args):
     """Runs the configurations the targets name."""
@@ -351,6 +376,7 @@ def main(argv=None):
             base.dtypes, base.cell, base.n_a, base.n_x = ["f32"], "lstm", "32", "32"
             base.m = base.t = base.framework = base.threads = None
             ok &= latency_target(collect(base, None, ["--latency"]))
+            ok &= peak_target(args.reps)
         return 0 if ok else 1
     rows = read_sources(args.sources) if args.sources else collect(args)
     if args.save:
