@@ -70,7 +70,7 @@ const MIN_WORK: usize = 1 << 18;
 
 /// Least work (multiply-adds) a thread must get for a product's columns to
 /// be split.
-const MIN_PRODUCT_WORK: usize = 1 << 18;
+const MIN_PRODUCT_WORK: usize = 1 << 16;
 
 /// How many workers a run of `m` examples over `steps` steps takes, for a
 /// cell whose step costs about `per_example` multiply-adds per example.

@@ -780,9 +780,17 @@ unsafe fn driver<T: Real, K: TileKernel<T>, const MR: usize, const NR: usize>(ar
             } else {
                 (a, panel, col)
             };
+            // The columns in groups as even as can be, none wider than `NR`:
+            // 64 columns are six groups of 11 or 10 rather than five of 12
+            // and a narrow one of 4, whose tile would do a third of the
+            // multiply-adds per value of the panel loaded.
+            let column_groups = n.div_ceil(NR);
+            let (width, wider) = (n / column_groups, n % column_groups);
             let mut j0 = 0;
+            let mut group_index = 0;
             while j0 < n {
-                let nc = NR.min(n - j0);
+                let nc = width + usize::from(group_index < wider);
+                group_index += 1;
                 // SAFETY: every offset below stays inside the operands as
                 // `run` checked them: rows `< m`, columns `< n`, shared `< k`.
                 unsafe {
