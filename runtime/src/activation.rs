@@ -63,15 +63,17 @@ impl Activation {
         }
     }
 
-    /// `f′(x)`, given `x` and `y = f(x)`.
+    /// `f′(x)`, given `y = f(x)`: the slope of each of these activations
+    /// is a function of its value, so that the backward pass needs only the
+    /// values the forward pass computed.
     #[inline(always)]
-    pub fn slope<T: Real>(self, x: T, y: T) -> T {
+    pub fn slope<T: Real>(self, y: T) -> T {
         match self {
-            Activation::Linear => act::Linear::slope(x, y),
-            Activation::Tanh => act::Tanh::slope(x, y),
-            Activation::Sigmoid => act::Sigmoid::slope(x, y),
-            Activation::Relu => act::Relu::slope(x, y),
-            Activation::HardSigmoid => act::HardSigmoid::slope(x, y),
+            Activation::Linear => act::Linear::slope(y),
+            Activation::Tanh => act::Tanh::slope(y),
+            Activation::Sigmoid => act::Sigmoid::slope(y),
+            Activation::Relu => act::Relu::slope(y),
+            Activation::HardSigmoid => act::HardSigmoid::slope(y),
         }
     }
 }
@@ -88,8 +90,8 @@ pub mod act {
     pub trait Act {
         /// `f(x)`.
         fn apply<T: Real>(x: T) -> T;
-        /// `f′(x)`, given `x` and `y = f(x)`.
-        fn slope<T: Real>(x: T, y: T) -> T;
+        /// `f′(x)`, given `y = f(x)`.
+        fn slope<T: Real>(y: T) -> T;
     }
 
     /// `x`.
@@ -109,7 +111,7 @@ pub mod act {
             x
         }
         #[inline(always)]
-        fn slope<T: Real>(_: T, _: T) -> T {
+        fn slope<T: Real>(_: T) -> T {
             T::one()
         }
     }
@@ -120,7 +122,7 @@ pub mod act {
             x.tanh_fast()
         }
         #[inline(always)]
-        fn slope<T: Real>(_: T, y: T) -> T {
+        fn slope<T: Real>(y: T) -> T {
             T::one() - y * y
         }
     }
@@ -131,7 +133,7 @@ pub mod act {
             kernel::sigmoid(x)
         }
         #[inline(always)]
-        fn slope<T: Real>(_: T, y: T) -> T {
+        fn slope<T: Real>(y: T) -> T {
             y * (T::one() - y)
         }
     }
@@ -142,8 +144,9 @@ pub mod act {
             kernel::relu(x)
         }
         #[inline(always)]
-        fn slope<T: Real>(x: T, _: T) -> T {
-            if x > T::zero() { T::one() } else { T::zero() }
+        fn slope<T: Real>(y: T) -> T {
+            // `relu(x) > 0` exactly where `x > 0`.
+            if y > T::zero() { T::one() } else { T::zero() }
         }
     }
 
@@ -153,8 +156,14 @@ pub mod act {
             kernel::hard_sigmoid(x)
         }
         #[inline(always)]
-        fn slope<T: Real>(x: T, _: T) -> T {
-            kernel::hard_sigmoid_slope(x)
+        fn slope<T: Real>(y: T) -> T {
+            // Strictly between 0 and 1 exactly where `0.2 x + 0.5` is, as
+            // `kernel::hard_sigmoid_slope` tests it.
+            if y > T::zero() && y < T::one() {
+                T::cast(0.2)
+            } else {
+                T::zero()
+            }
         }
     }
 }
@@ -169,10 +178,7 @@ mod tests {
             for x in [-3.0f64, -0.7, 0.3, 1.9] {
                 let h = 1e-6;
                 let numeric = (a.apply(x + h) - a.apply(x - h)) / (2.0 * h);
-                assert!(
-                    (a.slope(x, a.apply(x)) - numeric).abs() < 1e-8,
-                    "{a:?} at {x}"
-                );
+                assert!((a.slope(a.apply(x)) - numeric).abs() < 1e-8, "{a:?} at {x}");
             }
         }
     }

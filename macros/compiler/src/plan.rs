@@ -199,7 +199,7 @@ pub fn plan(g: &Graph) -> Plan {
 /// The activations whose values the forward pass keeps for the backward,
 /// each in the place of a product it alone consumes: `f(p + ...)` where `f`
 /// has a derivative in terms of its value (`sigmoid`, `tanh`, `exp`,
-/// `sqrt`), `p` is a product held in a slot, and `p` and every sum between
+/// `sqrt`, and every activation chosen at run time), `p` is a product held in a slot, and `p` and every sum between
 /// it and `f` have no other use. Once the activation has been computed,
 /// nothing reads the product again, so the forward pass writes the
 /// activation over it, and the backward pass reads it there instead of
@@ -221,7 +221,9 @@ fn kept(g: &Graph, live: &[bool], loc: &[Option<Loc>]) -> Vec<(NodeId, NodeId)> 
     let mut taken = vec![false; g.nodes.len()];
     let mut kept = Vec::new();
     for (id, node) in g.nodes.iter().enumerate() {
-        let Op::Func(Func::Sigmoid | Func::Tanh | Func::Exp | Func::Sqrt, arg) = node.op else {
+        let Op::Func(Func::Sigmoid | Func::Tanh | Func::Exp | Func::Sqrt | Func::Dyn(_), arg) =
+            node.op
+        else {
             continue;
         };
         if !live[id] {

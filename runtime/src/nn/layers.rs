@@ -394,7 +394,7 @@ impl<T: Real> Layer<T> for DenseLayer<T> {
         }
         let act = self.activation;
         let dz = DMatrix::from_fn(dyv.nrows(), dyv.ncols(), |r, c| {
-            dyv[(r, c)] * act.slope(self.z[(r, c)], self.y[(r, c)])
+            dyv[(r, c)] * act.slope(self.y[(r, c)])
         });
         let xv = x
             .values()
@@ -1082,9 +1082,7 @@ impl<T: Real> Layer<T> for ActivationLayer<T> {
             });
         }
         let a = self.activation;
-        let dx = DMatrix::from_fn(d.nrows(), d.ncols(), |r, c| {
-            d[(r, c)] * a.slope(x[(r, c)], yv[(r, c)])
-        });
+        let dx = DMatrix::from_fn(d.nrows(), d.ncols(), |r, c| d[(r, c)] * a.slope(yv[(r, c)]));
         Ok(Some(rewrap(dy, dx)?))
     }
 }

@@ -214,7 +214,7 @@ impl Gen<'_> {
                     Func::Sqrt => quote!(#g / (#y + #y)),
                     Func::Dyn(k) => {
                         let act = format_ident!("__A{}", k);
-                        quote!(#g * <#act as #cf::__act::Act>::slope(#va, #y))
+                        quote!(#g * <#act as #cf::__act::Act>::slope(#y))
                     }
                 };
                 out.push(self.add_adjoint(*a, d, level, prelude));
