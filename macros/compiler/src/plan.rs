@@ -158,7 +158,8 @@ pub struct Plan {
     /// Phases by level.
     pub phases: Vec<Phase>,
     /// Activations kept for the backward pass in the place of a product
-    /// they consume: `(activation, product)` (see `kept`, the function that finds them).
+    /// they consume: `(activation, product)` (see `kept`, the function that
+    /// finds them).
     pub kept: Vec<(NodeId, NodeId)>,
 }
 
@@ -199,8 +200,8 @@ pub fn plan(g: &Graph) -> Plan {
 /// The activations whose values the forward pass keeps for the backward,
 /// each in the place of a product it alone consumes: `f(p + ...)` where `f`
 /// has a derivative in terms of its value (`sigmoid`, `tanh`, `exp`,
-/// `sqrt`, and every activation chosen at run time), `p` is a product held in a slot, and `p` and every sum between
-/// it and `f` have no other use. Once the activation has been computed,
+/// `sqrt`, and every activation chosen at run time), `p` is a product held
+/// in a slot, and `p` and every sum between it and `f` have no other use. Once the activation has been computed,
 /// nothing reads the product again, so the forward pass writes the
 /// activation over it, and the backward pass reads it there instead of
 /// computing the function again. The sums in between become dead code
