@@ -232,35 +232,29 @@ mod x86 {
     use std::arch::x86_64::*;
     use std::hint::black_box;
 
+    /// Twelve chains of `rounds` fused multiply-adds with `$set` and `$fma`.
+    macro_rules! chains {
+        ($rounds:expr, $set:ident, $fma:ident) => {{
+            let (b, c) = ($set(black_box(0.999)), $set(black_box(1e-4)));
+            let mut acc = [$set(0.5); 12];
+            for _ in 0..$rounds {
+                for a in &mut acc {
+                    *a = $fma(*a, b, c);
+                }
+            }
+            black_box(acc);
+        }};
+    }
+
     /// Twelve chains of fused multiply-adds on 512-bit vectors; returns the
     /// lanes of one vector.
     #[target_feature(enable = "avx512f")]
     pub(super) unsafe fn avx512(rounds: usize, f32s: bool) -> usize {
         if f32s {
-            let (b, c) = (
-                _mm512_set1_ps(black_box(0.999)),
-                _mm512_set1_ps(black_box(1e-4)),
-            );
-            let mut acc = [_mm512_set1_ps(0.5); 12];
-            for _ in 0..rounds {
-                for a in &mut acc {
-                    *a = _mm512_fmadd_ps(*a, b, c);
-                }
-            }
-            black_box(acc);
+            chains!(rounds, _mm512_set1_ps, _mm512_fmadd_ps);
             16
         } else {
-            let (b, c) = (
-                _mm512_set1_pd(black_box(0.999)),
-                _mm512_set1_pd(black_box(1e-4)),
-            );
-            let mut acc = [_mm512_set1_pd(0.5); 12];
-            for _ in 0..rounds {
-                for a in &mut acc {
-                    *a = _mm512_fmadd_pd(*a, b, c);
-                }
-            }
-            black_box(acc);
+            chains!(rounds, _mm512_set1_pd, _mm512_fmadd_pd);
             8
         }
     }
@@ -270,30 +264,10 @@ mod x86 {
     #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn avx2(rounds: usize, f32s: bool) -> usize {
         if f32s {
-            let (b, c) = (
-                _mm256_set1_ps(black_box(0.999)),
-                _mm256_set1_ps(black_box(1e-4)),
-            );
-            let mut acc = [_mm256_set1_ps(0.5); 12];
-            for _ in 0..rounds {
-                for a in &mut acc {
-                    *a = _mm256_fmadd_ps(*a, b, c);
-                }
-            }
-            black_box(acc);
+            chains!(rounds, _mm256_set1_ps, _mm256_fmadd_ps);
             8
         } else {
-            let (b, c) = (
-                _mm256_set1_pd(black_box(0.999)),
-                _mm256_set1_pd(black_box(1e-4)),
-            );
-            let mut acc = [_mm256_set1_pd(0.5); 12];
-            for _ in 0..rounds {
-                for a in &mut acc {
-                    *a = _mm256_fmadd_pd(*a, b, c);
-                }
-            }
-            black_box(acc);
+            chains!(rounds, _mm256_set1_pd, _mm256_fmadd_pd);
             4
         }
     }

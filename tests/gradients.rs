@@ -229,16 +229,27 @@ fn check_keras<C: Cell<f64> + Clone>(
         let mut cell = make(n_x, n_a);
         randomise(&mut cell, &mut rng);
         let cell = set(cell, act, rec);
-        let (xs, s0) = inputs(&cell, n_x, m, t, &mut rng);
-        let trace = cell.forward(&xs, &s0).unwrap();
-        let loss = LinearLoss::random(&trace, &mut rng);
-        let report = check_gradients(&cell, &xs, &s0, &loss, 1e-4).unwrap();
-        assert!(
-            report.worst() < 1e-7,
-            "{} {act:?}/{rec:?} n_x={n_x} units={n_a}:\n{report}",
-            C::SPEC.name
-        );
+        check_linear_loss(&cell, (n_x, m, t), &format!("{act:?}/{rec:?}"), &mut rng);
     }
+}
+
+/// The gradients of `cell` under a random linear loss on all its states and
+/// outputs, on random inputs of `(n_x, m, T)`.
+fn check_linear_loss<C: Cell<f64> + Clone>(
+    cell: &C,
+    (n_x, m, t): (usize, usize, usize),
+    label: &str,
+    rng: &mut NumpyRng,
+) {
+    let (xs, s0) = inputs(cell, n_x, m, t, rng);
+    let trace = cell.forward(&xs, &s0).unwrap();
+    let loss = LinearLoss::random(&trace, rng);
+    let report = check_gradients(cell, &xs, &s0, &loss, 1e-4).unwrap();
+    assert!(
+        report.worst() < 1e-7,
+        "{} {label} n_x={n_x} m={m} T={t}:\n{report}",
+        C::SPEC.name
+    );
 }
 
 #[test]
@@ -321,4 +332,67 @@ fn backward_into_reuses_buffers_and_gives_the_same_gradients() {
         assert_eq!(grads.input(), fresh.input());
         assert_eq!(grads.initial_state(1), fresh.initial_state(1));
     }
+}
+
+// A product whose activation is kept for the backward pass is written over
+// (see the compiler's `plan::kept`); these cells check that a product, or a
+// sum, that something else also reads is left alone, and that `exp` is kept.
+cellforge::cell! {
+    /// The recurrent product read by two activations.
+    pub cell ProductReadTwice {
+        dims n_x, n_a;
+        input x: [n_x];
+        state h: [n_a];
+        param w: [n_a, n_a + n_x], b: [n_a];
+        let p = w @ [h, x];
+        h = tanh(p + b) * sigmoid(p);
+    }
+}
+
+cellforge::cell! {
+    /// The pre-activation read again after its activation.
+    pub cell SumReadTwice {
+        dims n_x, n_a;
+        input x: [n_x];
+        state h: [n_a];
+        param w: [n_a, n_a + n_x], b: [n_a];
+        let s = w @ [h, x] + b;
+        h = tanh(s) + 0.25 * tanh(0.5 * s);
+    }
+}
+
+cellforge::cell! {
+    /// `exp` of a product and a bias, kept; its value squashed again.
+    pub cell KeptExp {
+        dims n_x, n_a;
+        input x: [n_x];
+        state h: [n_a];
+        param w: [n_a, n_a + n_x], b: [n_a];
+        h = tanh(sqrt(exp(w @ [h, x] + b) + 1));
+    }
+}
+
+fn check_linear<C: Cell<f64> + Clone>(make: impl Fn(usize, usize) -> C, seed: u32) {
+    let mut rng = NumpyRng::new(seed);
+    for (n_x, n_a, _, m, t) in SIZES {
+        let mut cell = make(n_x, n_a);
+        randomise(&mut cell, &mut rng);
+        check_linear_loss(&cell, (n_x, m, t), &format!("n_a={n_a}"), &mut rng);
+    }
+}
+
+#[test]
+fn kept_activations_leave_values_read_elsewhere_alone() {
+    check_linear(
+        |n_x, n_a| ProductReadTwice::zeros(ProductReadTwiceDims { n_x, n_a }).unwrap(),
+        31,
+    );
+    check_linear(
+        |n_x, n_a| SumReadTwice::zeros(SumReadTwiceDims { n_x, n_a }).unwrap(),
+        32,
+    );
+    check_linear(
+        |n_x, n_a| KeptExp::zeros(KeptExpDims { n_x, n_a }).unwrap(),
+        33,
+    );
 }

@@ -145,26 +145,22 @@ impl Real for f64 {
 }
 
 /// `a · b + c`, fused where the target has fused multiply-add (one
-/// rounding) and as a multiply and an add elsewhere, where `f64::mul_add`
-/// would be a library call.
-#[inline(always)]
-fn mul_add(a: f64, b: f64, c: f64) -> f64 {
-    if cfg!(target_feature = "fma") {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
+/// rounding) and as a multiply and an add elsewhere, where `mul_add` would
+/// be a library call: `mul_add` for `f64`, `mul_add32` for `f32`.
+macro_rules! fused {
+    ($name:ident, $t:ty) => {
+        #[inline(always)]
+        fn $name(a: $t, b: $t, c: $t) -> $t {
+            if cfg!(target_feature = "fma") {
+                a.mul_add(b, c)
+            } else {
+                a * b + c
+            }
+        }
+    };
 }
-
-/// [`mul_add`] for `f32`.
-#[inline(always)]
-fn mul_add32(a: f32, b: f32, c: f32) -> f32 {
-    if cfg!(target_feature = "fma") {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
-}
+fused!(mul_add, f64);
+fused!(mul_add32, f32);
 
 #[cfg(test)]
 mod tests {
